@@ -1,0 +1,589 @@
+/* Per-connection state: version from INIT, pending requests by unique, RETRIEVEs by
+ * notify_unique, and nodes by nodeid and by (parent, name), all with counted memory. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fuseproto/abi.h"
+#include "fuseproto/session.h"
+#include "msgint.h"
+#include "wire/cursor.h"
+
+/* An intrusive chained hash map from 64-bit keys; the bucket array grows and shrinks so
+ * that memory follows what is live. */
+struct hent {
+	uint64_t key;
+	struct hent *next;
+};
+
+struct hmap {
+	struct hent **b;
+	size_t nb, n;
+	int fixed; /* no shrinking: set while the session is torn down bucket by bucket */
+};
+
+struct pend {
+	struct hent h;          /* key: unique */
+	struct pend *older, *newer;
+	uint32_t opcode;
+	uint64_t arg;
+	uint64_t ts;
+	uint64_t nodeid;
+	uint64_t newdir;
+	char *name, *name2;     /* the request's name(s): LOOKUP name, RENAME old and new */
+};
+
+struct node {
+	struct hent h;          /* key: nodeid */
+	struct hent byname;     /* key: hash of (parent, name), while it has a name */
+	uint64_t parent;
+	char *name;
+	uint64_t nlookup;
+};
+
+struct fp_session {
+	struct fp_conn conn;
+	uint64_t kernel_flags;  /* from the INIT request */
+	uint32_t kernel_minor;
+	struct hmap pending, retrieves, nodes, names;
+	struct pend *oldest, *newest;
+	size_t mem;
+};
+
+static void *xalloc(struct fp_session *s, size_t n)
+{
+	void *p = calloc(1, n);
+	if (p)
+		s->mem += n;
+	return p;
+}
+
+static void xfree(struct fp_session *s, void *p, size_t n)
+{
+	if (p) {
+		s->mem -= n;
+		free(p);
+	}
+}
+
+static char *xstrdup(struct fp_session *s, const uint8_t *p, size_t n)
+{
+	char *d = xalloc(s, n + 1);
+	if (d)
+		memcpy(d, p, n);
+	return d;
+}
+
+static void xstrfree(struct fp_session *s, char *p)
+{
+	if (p)
+		xfree(s, p, strlen(p) + 1);
+}
+
+static uint64_t mix(uint64_t k)
+{
+	k ^= k >> 33;
+	k *= UINT64_C(0xff51afd7ed558ccd);
+	k ^= k >> 33;
+	return k;
+}
+
+static int hm_resize(struct fp_session *s, struct hmap *m, size_t nb)
+{
+	struct hent **b = xalloc(s, nb * sizeof(*b));
+	if (!b)
+		return -1;
+	for (size_t i = 0; i < m->nb; i++) {
+		for (struct hent *e = m->b[i], *next; e; e = next) {
+			next = e->next;
+			size_t j = mix(e->key) & (nb - 1);
+			e->next = b[j];
+			b[j] = e;
+		}
+	}
+	xfree(s, m->b, m->nb * sizeof(*m->b));
+	m->b = b;
+	m->nb = nb;
+	return 0;
+}
+
+static int hm_add(struct fp_session *s, struct hmap *m, struct hent *e)
+{
+	if (m->n + 1 > m->nb && hm_resize(s, m, m->nb ? m->nb * 2 : 16) < 0)
+		return -1;
+	size_t j = mix(e->key) & (m->nb - 1);
+	e->next = m->b[j];
+	m->b[j] = e;
+	m->n++;
+	return 0;
+}
+
+/* The first entry with `key` for which match() agrees (NULL match: any). */
+static struct hent *hm_find(const struct hmap *m, uint64_t key,
+			    int (*match)(const struct hent *, const void *), const void *arg)
+{
+	if (!m->nb)
+		return NULL;
+	for (struct hent *e = m->b[mix(key) & (m->nb - 1)]; e; e = e->next)
+		if (e->key == key && (!match || match(e, arg)))
+			return e;
+	return NULL;
+}
+
+static void hm_del(struct fp_session *s, struct hmap *m, struct hent *e)
+{
+	struct hent **pp = &m->b[mix(e->key) & (m->nb - 1)];
+	while (*pp && *pp != e)
+		pp = &(*pp)->next;
+	if (!*pp)
+		return;
+	*pp = e->next;
+	m->n--;
+	if (!m->fixed && m->nb > 16 && m->n < m->nb / 8)
+		hm_resize(s, m, m->nb / 4); /* a failed shrink leaves the map as it was */
+}
+
+static void hm_free(struct fp_session *s, struct hmap *m)
+{
+	xfree(s, m->b, m->nb * sizeof(*m->b));
+	memset(m, 0, sizeof(*m));
+}
+
+/* --- nodes ------------------------------------------------------------------------- */
+
+static uint64_t name_key(uint64_t parent, const char *name)
+{
+	uint64_t h = mix(parent) ^ UINT64_C(0xcbf29ce484222325);
+	for (; *name; name++)
+		h = (h ^ (uint8_t)*name) * UINT64_C(0x100000001b3);
+	return h;
+}
+
+struct name_q {
+	uint64_t parent;
+	const char *name;
+};
+
+static int name_match(const struct hent *e, const void *arg)
+{
+	const struct node *n = (const struct node *)((const char *)e - offsetof(struct node, byname));
+	const struct name_q *q = arg;
+	return n->parent == q->parent && strcmp(n->name, q->name) == 0;
+}
+
+static struct node *node_get(const struct fp_session *s, uint64_t nodeid)
+{
+	return (struct node *)hm_find(&s->nodes, nodeid, NULL, NULL);
+}
+
+static struct node *node_by_name(const struct fp_session *s, uint64_t parent, const char *name)
+{
+	struct name_q q = {parent, name};
+	struct hent *e = hm_find(&s->names, name_key(parent, name), name_match, &q);
+	return e ? (struct node *)((char *)e - offsetof(struct node, byname)) : NULL;
+}
+
+static void node_unname(struct fp_session *s, struct node *n)
+{
+	if (!n->name)
+		return;
+	hm_del(s, &s->names, &n->byname);
+	xstrfree(s, n->name);
+	n->name = NULL;
+	n->parent = 0;
+}
+
+static void node_name(struct fp_session *s, struct node *n, uint64_t parent, const char *name)
+{
+	if (n->name && n->parent == parent && strcmp(n->name, name) == 0)
+		return;
+	struct node *other = node_by_name(s, parent, name);
+	if (other && other != n)
+		node_unname(s, other); /* the name now means this node */
+	node_unname(s, n);
+	n->name = xstrdup(s, (const uint8_t *)name, strlen(name));
+	if (!n->name)
+		return;
+	n->parent = parent;
+	n->byname.key = name_key(parent, name);
+	if (hm_add(s, &s->names, &n->byname) < 0) {
+		xstrfree(s, n->name);
+		n->name = NULL;
+	}
+}
+
+static void node_drop(struct fp_session *s, struct node *n)
+{
+	node_unname(s, n);
+	hm_del(s, &s->nodes, &n->h);
+	xfree(s, n, sizeof(*n));
+}
+
+/* A reply handed out a lookup reference to nodeid under (parent, name). */
+static void learn(struct fp_session *s, uint64_t nodeid, uint64_t parent, const char *name)
+{
+	if (nodeid == 0 || nodeid == FP_ROOT_ID || !name)
+		return;
+	struct node *n = node_get(s, nodeid);
+	if (!n) {
+		if (s->nodes.n >= FP_SESSION_MAX_NODES || !(n = xalloc(s, sizeof(*n))))
+			return;
+		n->h.key = nodeid;
+		if (hm_add(s, &s->nodes, &n->h) < 0) {
+			xfree(s, n, sizeof(*n));
+			return;
+		}
+	}
+	n->nlookup++;
+	node_name(s, n, parent, name);
+}
+
+static void forget(struct fp_session *s, uint64_t nodeid, uint64_t nlookup)
+{
+	struct node *n = node_get(s, nodeid);
+	if (!n)
+		return;
+	if (nlookup >= n->nlookup)
+		node_drop(s, n);
+	else
+		n->nlookup -= nlookup;
+}
+
+const char *fp_session_path(const struct fp_session *s, uint64_t nodeid, char *buf, size_t cap)
+{
+	if (cap < 2)
+		return NULL;
+	size_t pos = cap - 1;
+	buf[pos] = 0;
+	for (unsigned depth = 0; nodeid != FP_ROOT_ID; depth++) {
+		const struct node *n = node_get(s, nodeid);
+		if (!n || !n->name || depth > 4096)
+			return NULL;
+		size_t l = strlen(n->name);
+		if (l + 1 > pos)
+			return NULL;
+		pos -= l;
+		memcpy(buf + pos, n->name, l);
+		buf[--pos] = '/';
+		nodeid = n->parent;
+	}
+	if (pos == cap - 1)
+		buf[--pos] = '/';
+	memmove(buf, buf + pos, cap - pos);
+	return buf;
+}
+
+/* --- pending requests --------------------------------------------------------------- */
+
+static void pend_free(struct fp_session *s, struct pend *p)
+{
+	hm_del(s, &s->pending, &p->h);
+	if (p->older)
+		p->older->newer = p->newer;
+	else
+		s->oldest = p->newer;
+	if (p->newer)
+		p->newer->older = p->older;
+	else
+		s->newest = p->older;
+	xstrfree(s, p->name);
+	xstrfree(s, p->name2);
+	xfree(s, p, sizeof(*p));
+}
+
+/* A STR or BYTES value of the body by name, as a C string copy (NULL if absent). */
+static char *body_str(struct fp_session *s, const struct fp_msg *m, const char *name)
+{
+	long i = fp_msg_find(m, name);
+	if (i < 0 || !m->v[i].p)
+		return NULL;
+	const struct fp_val *v = &m->v[i];
+	uint32_t n = v->f->kind == FP_K_STR ? v->len - 1 : v->len;
+	return memchr(v->p, 0, n) ? NULL : xstrdup(s, v->p, n);
+}
+
+static uint64_t body_u64(const struct fp_msg *m, const char *name)
+{
+	long i = fp_msg_find(m, name);
+	return i >= 0 ? m->v[i].u : 0;
+}
+
+static void track_request(struct fp_session *s, const struct fp_msg *m, uint64_t ts)
+{
+	const struct fp_op *op = m->op;
+	if (!op || (op->flags & FP_OP_NOREPLY) || s->pending.n >= FP_SESSION_MAX_PENDING)
+		return;
+	struct pend *old = (struct pend *)hm_find(&s->pending, m->h.unique, NULL, NULL);
+	if (old)
+		pend_free(s, old);
+	struct pend *p = xalloc(s, sizeof(*p));
+	if (!p)
+		return;
+	p->h.key = m->h.unique;
+	p->opcode = op->code;
+	p->ts = ts;
+	p->nodeid = m->h.nodeid;
+	if (op->arg)
+		p->arg = body_u64(m, op->arg);
+	switch (op->code) {
+	case FP_LINK:
+		p->name = body_str(s, m, "newname");
+		break;
+	case FP_RENAME:
+	case FP_RENAME2:
+		p->name = body_str(s, m, "oldname");
+		p->name2 = body_str(s, m, "newname");
+		p->newdir = body_u64(m, "newdir");
+		p->arg = op->code == FP_RENAME2 ? body_u64(m, "flags") : 0;
+		break;
+	default:
+		if ((op->flags & FP_OP_ENTRY) || op->code == FP_UNLINK || op->code == FP_RMDIR)
+			p->name = body_str(s, m, "name");
+	}
+	if (hm_add(s, &s->pending, &p->h) < 0) {
+		xstrfree(s, p->name);
+		xstrfree(s, p->name2);
+		xfree(s, p, sizeof(*p));
+		return;
+	}
+	p->older = s->newest;
+	if (s->newest)
+		s->newest->newer = p;
+	else
+		s->oldest = p;
+	s->newest = p;
+}
+
+static void request_effects(struct fp_session *s, struct fp_msg *m)
+{
+	switch (m->opcode) {
+	case FP_INIT: {
+		s->kernel_minor = (uint32_t)body_u64(m, "minor");
+		uint64_t f = body_u64(m, "flags");
+		if (f & FP_INIT_EXT)
+			f |= body_u64(m, "flags2") << 32;
+		s->kernel_flags = f;
+		break;
+	}
+	case FP_FORGET:
+		forget(s, m->h.nodeid, body_u64(m, "nlookup"));
+		break;
+	case FP_BATCH_FORGET: {
+		long a = fp_msg_find(m, "forgets");
+		for (unsigned k = 0; a >= 0; k++) {
+			long e = fp_msg_child(m, a, k);
+			if (e < 0)
+				break;
+			long id = fp_msg_field(m, e, "nodeid"), nl = fp_msg_field(m, e, "nlookup");
+			if (id >= 0 && nl >= 0)
+				forget(s, m->v[id].u, m->v[nl].u);
+		}
+		break;
+	}
+	case FP_INTERRUPT:
+		m->link = body_u64(m, "unique");
+		m->linked = hm_find(&s->pending, m->link, NULL, NULL) != NULL;
+		break;
+	case FP_NOTIFY_REPLY: {
+		m->link = m->h.unique;
+		struct hent *r = hm_find(&s->retrieves, m->h.unique, NULL, NULL);
+		m->linked = r != NULL;
+		if (r) {
+			hm_del(s, &s->retrieves, r);
+			xfree(s, r, sizeof(*r));
+		}
+		break;
+	}
+	}
+}
+
+static void reply_effects(struct fp_session *s, struct fp_msg *m, const struct pend *p)
+{
+	if (m->h.error != 0 || m->status != FP_OK)
+		return;
+	const struct fp_op *op = m->op;
+	if (op->flags & FP_OP_ENTRY) {
+		long i = fp_msg_find(m, "nodeid");
+		if (i < 0)
+			i = fp_msg_find(m, "entry.nodeid");
+		if (i >= 0 && p->name && p->opcode != FP_TMPFILE)
+			learn(s, m->v[i].u, p->nodeid, p->name);
+		return;
+	}
+	switch (op->code) {
+	case FP_INIT: {
+		uint64_t f = body_u64(m, "flags");
+		if (f & FP_INIT_EXT)
+			f |= body_u64(m, "flags2") << 32;
+		uint32_t minor = (uint32_t)body_u64(m, "minor");
+		s->conn.major = (uint32_t)body_u64(m, "major");
+		s->conn.minor = minor < s->kernel_minor ? minor : s->kernel_minor;
+		s->conn.flags = f & s->kernel_flags;
+		break;
+	}
+	case FP_READDIRPLUS: {
+		long a = fp_msg_find(m, "entries");
+		for (unsigned k = 0; a >= 0; k++) {
+			long e = fp_msg_child(m, a, k);
+			if (e < 0)
+				break;
+			long eo = fp_msg_field(m, e, "entry_out"), d = fp_msg_field(m, e, "dirent");
+			long id = fp_msg_field(m, eo, "nodeid"), nm = fp_msg_field(m, d, "name");
+			if (id < 0 || nm < 0)
+				continue;
+			const struct fp_val *v = &m->v[nm];
+			if ((v->len == 1 && v->p[0] == '.') || (v->len == 2 && !memcmp(v->p, "..", 2)) ||
+			    memchr(v->p, 0, v->len))
+				continue;
+			char name[FP_NAME_MAX + 1];
+			if (v->len > FP_NAME_MAX)
+				continue;
+			memcpy(name, v->p, v->len);
+			name[v->len] = 0;
+			learn(s, m->v[id].u, p->nodeid, name);
+		}
+		break;
+	}
+	case FP_RENAME:
+	case FP_RENAME2: {
+		if (!p->name || !p->name2)
+			break;
+		struct node *from = node_by_name(s, p->nodeid, p->name);
+		struct node *to = node_by_name(s, p->newdir, p->name2);
+		if ((p->arg & 2) && to && to != from) /* RENAME_EXCHANGE: the two swap names */
+			node_unname(s, to);
+		if (from)
+			node_name(s, from, p->newdir, p->name2);
+		else if (to)
+			node_unname(s, to); /* overwritten */
+		if ((p->arg & 2) && to && to != from)
+			node_name(s, to, p->nodeid, p->name);
+		break;
+	}
+	case FP_UNLINK:
+	case FP_RMDIR: {
+		struct node *n = p->name ? node_by_name(s, p->nodeid, p->name) : NULL;
+		if (n)
+			node_unname(s, n);
+		break;
+	}
+	}
+}
+
+int fp_session_feed(struct fp_session *s, struct fp_msg *m, enum fp_origin from,
+		    const uint8_t *buf, size_t len, uint64_t ts_ns)
+{
+	const struct fp_conn *conn = &s->conn;
+	if (from == FP_FROM_KERNEL) {
+		int r = fp_decode(m, buf, len, from, conn, NULL);
+		if (r < 0)
+			return r;
+		m->ts_ns = ts_ns;
+		if (m->h.nodeid)
+			m->path_known = fp_session_path(s, m->h.nodeid, m->path, sizeof(m->path)) != NULL;
+		if (m->status == FP_OK) {
+			request_effects(s, m);
+			track_request(s, m, ts_ns);
+		}
+		return r;
+	}
+	/* from the daemon: the unique in the header says which request this answers */
+	uint64_t unique = len >= 16 ? fp_load_le(buf + 8, 8) : 0;
+	struct pend *p = NULL;
+	if (unique && !(unique & FP_INT_REQ_BIT))
+		p = (struct pend *)hm_find(&s->pending, unique, NULL, NULL);
+	struct fp_reqinfo ri = {p ? p->opcode : 0, p ? p->arg : 0};
+	int r = fp_decode(m, buf, len, from, conn, p ? &ri : NULL);
+	if (r < 0)
+		return r;
+	m->ts_ns = ts_ns;
+	if (m->dir == FP_NOTIFY) {
+		if (m->status == FP_OK && m->opcode == FP_NOTIFY_RETRIEVE &&
+		    s->retrieves.n < FP_SESSION_MAX_RETRIEVES) {
+			struct hent *e = xalloc(s, sizeof(*e));
+			if (e) {
+				e->key = body_u64(m, "notify_unique");
+				if (hm_add(s, &s->retrieves, e) < 0)
+					xfree(s, e, sizeof(*e));
+			}
+		}
+		return r;
+	}
+	if (m->dir != FP_REPLY)
+		return r;
+	if (unique & FP_INT_REQ_BIT) {
+		m->link = unique & ~(uint64_t)FP_INT_REQ_BIT;
+		m->linked = hm_find(&s->pending, m->link, NULL, NULL) != NULL;
+		return r;
+	}
+	if (!p) {
+		if (m->status == FP_OK) {
+			m->status = FP_INVALID;
+			m->bad_off = 8;
+			snprintf(m->reason, sizeof(m->reason), "reply to unique %llu, which is not in flight",
+				 (unsigned long long)unique);
+		}
+		return (int)m->status;
+	}
+	m->latency_ns = ts_ns >= p->ts ? (int64_t)(ts_ns - p->ts) : 0;
+	if (p->nodeid)
+		m->path_known = fp_session_path(s, p->nodeid, m->path, sizeof(m->path)) != NULL;
+	reply_effects(s, m, p);
+	pend_free(s, p);
+	return (int)m->status;
+}
+
+struct fp_session *fp_session_new(void)
+{
+	struct fp_session *s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->conn = FP_CONN_NEWEST;
+	s->kernel_minor = FP_KERNEL_MINOR_VERSION;
+	s->kernel_flags = UINT64_MAX;
+	s->mem = sizeof(*s);
+	return s;
+}
+
+void fp_session_free(struct fp_session *s)
+{
+	if (!s)
+		return;
+	while (s->oldest)
+		pend_free(s, s->oldest);
+	s->nodes.fixed = s->retrieves.fixed = 1;
+	for (size_t i = 0; i < s->nodes.nb; i++)
+		while (s->nodes.b[i])
+			node_drop(s, (struct node *)s->nodes.b[i]);
+	for (size_t i = 0; i < s->retrieves.nb; i++)
+		while (s->retrieves.b[i]) {
+			struct hent *e = s->retrieves.b[i];
+			hm_del(s, &s->retrieves, e);
+			xfree(s, e, sizeof(*e));
+		}
+	hm_free(s, &s->pending);
+	hm_free(s, &s->retrieves);
+	hm_free(s, &s->nodes);
+	hm_free(s, &s->names);
+	free(s);
+}
+
+const struct fp_conn *fp_session_conn(const struct fp_session *s)
+{
+	return &s->conn;
+}
+
+size_t fp_session_mem(const struct fp_session *s)
+{
+	return s->mem;
+}
+
+size_t fp_session_nodes(const struct fp_session *s)
+{
+	return s->nodes.n;
+}
+
+size_t fp_session_pending(const struct fp_session *s)
+{
+	return s->pending.n;
+}
