@@ -131,8 +131,10 @@ long fp_encode(struct fp_msg *m, uint8_t *out, size_t cap, unsigned flags);
 
 /* Build the values of an empty message: the header and every field of the body layout at
  * `conn`'s version, zero, with empty strings, bytes and arrays. For a request, `code` is
- * the opcode; for a reply, the opcode answered (`error` non-zero gives a header-only reply);
- * for a notification, the notify code. Returns 0, or -1 for an unknown code or no memory. */
+ * the opcode; for a reply, the opcode answered (with `req` for layouts that depend on the
+ * request), or 0 for a header-only reply such as an error; for a notification, the notify
+ * code. Encode with FP_ENC_FIXUP to fill in the lengths and counts. Returns 0, or -1 for an
+ * unknown code or no memory. */
 int fp_msg_build(struct fp_msg *m, enum fp_dir dir, uint32_t code, const struct fp_conn *conn,
 		 const struct fp_reqinfo *req);
 
