@@ -5,14 +5,14 @@
 
 /* fuse_init_in (64 bytes since 7.36, 16 before): everything after `flags` is optional,
  * since older kernels send the short form. The 32-bit `flags` is named by the 64-bit
- * table, whose bits 0..31 are the same; flags2 (bits 32..63, valid with INIT_EXT) is
- * shown as plain hex. */
+ * table, whose bits 0..31 are the same; flags2 (bits 32..63, valid with INIT_EXT) by
+ * the table of those bits shifted down. */
 static const struct fp_field init_in_s_f[] = {
 	FP_U32("major"),
 	FP_U32("minor"),
 	FP_U32("max_readahead"),
 	FP_U32("flags", FP_FLAGSYM(fp_sym_init_flags)),
-	FP_U32("flags2", .disp = FP_D_HEX, .flags = FP_F_OPT),
+	FP_U32("flags2", FP_FLAGSYM(fp_sym_init_flags2), .flags = FP_F_OPT),
 	FP_U32("unused", .flags = FP_F_PAD | FP_F_OPT),
 	FP_U32("unused", .flags = FP_F_PAD | FP_F_OPT),
 	FP_U32("unused", .flags = FP_F_PAD | FP_F_OPT),
@@ -40,7 +40,7 @@ static const struct fp_field init_out_s_f[] = {
 	FP_U32("time_gran", .flags = FP_F_OPT),
 	FP_U16("max_pages", .flags = FP_F_OPT),
 	FP_U16("map_alignment", .flags = FP_F_OPT | FP_F_VERBOSE),
-	FP_U32("flags2", .disp = FP_D_HEX, .flags = FP_F_OPT),
+	FP_U32("flags2", FP_FLAGSYM(fp_sym_init_flags2), .flags = FP_F_OPT),
 	FP_U32("max_stack_depth", .flags = FP_F_OPT | FP_F_VERBOSE),
 	FP_U16("request_timeout", .flags = FP_F_OPT),
 	FP_U16("unused", .flags = FP_F_PAD | FP_F_OPT),

@@ -248,6 +248,22 @@ const struct fp_sym fp_sym_init_flags[] = {
 	{0, NULL},
 };
 
+/* INIT flags2: the upper 32 bits of the 64-bit value, as the flags2 field holds them. */
+const struct fp_sym fp_sym_init_flags2[] = {
+	{FP_SECURITY_CTX >> 32, "SECURITY_CTX"},
+	{FP_HAS_INODE_DAX >> 32, "HAS_INODE_DAX"},
+	{FP_CREATE_SUPP_GROUP >> 32, "CREATE_SUPP_GROUP"},
+	{FP_HAS_EXPIRE_ONLY >> 32, "HAS_EXPIRE_ONLY"},
+	{FP_DIRECT_IO_ALLOW_MMAP >> 32, "DIRECT_IO_ALLOW_MMAP"},
+	{FP_PASSTHROUGH >> 32, "PASSTHROUGH"},
+	{FP_NO_EXPORT_SUPPORT >> 32, "NO_EXPORT_SUPPORT"},
+	{FP_HAS_RESEND >> 32, "HAS_RESEND"},
+	{FP_ALLOW_IDMAP >> 32, "ALLOW_IDMAP"},
+	{FP_OVER_IO_URING >> 32, "OVER_IO_URING"},
+	{FP_REQUEST_TIMEOUT >> 32, "REQUEST_TIMEOUT"},
+	{0, NULL},
+};
+
 /* dirent.type: the DT_* value, S_IFMT >> 12. */
 const struct fp_sym fp_sym_dtype[] = {
 	{0, "DT_UNKNOWN"},

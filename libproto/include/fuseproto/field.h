@@ -91,6 +91,7 @@ const char *fp_sym_name(const struct fp_sym *sym, uint64_t v);
 extern const struct fp_sym fp_sym_errno[];      /* positive errno values: 2 -> "ENOENT" */
 extern const struct fp_sym fp_sym_oflags[];     /* O_* bits except the access mode */
 extern const struct fp_sym fp_sym_init_flags[]; /* 64-bit INIT flags: bit -> "ASYNC_READ" */
+extern const struct fp_sym fp_sym_init_flags2[]; /* INIT flags2 (bits 32..63 shifted down) */
 extern const struct fp_sym fp_sym_dtype[];      /* DT_* values of dirent.type */
 
 /* The name of an errno value (sign ignored), or NULL when unknown. */
