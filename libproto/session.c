@@ -481,10 +481,12 @@ int fp_session_feed(struct fp_session *s, struct fp_msg *m, enum fp_origin from,
 		m->ts_ns = ts_ns;
 		if (m->h.nodeid)
 			m->path_known = fp_session_path(s, m->h.nodeid, m->path, sizeof(m->path)) != NULL;
-		if (m->status == FP_OK) {
+		if (m->status == FP_OK)
 			request_effects(s, m);
+		/* a request cut short (a capture's snaplen) or with a bad field is still answered:
+		 * pair it whenever its header is whole */
+		if (m->buflen >= fp_in_header_s.size && m->h.len >= fp_in_header_s.size)
 			track_request(s, m, ts_ns);
-		}
 		return r;
 	}
 	/* from the daemon: the unique in the header says which request this answers */
