@@ -33,9 +33,10 @@ static uint32_t layout(struct enc *e, uint32_t i, uint32_t pos, uint32_t rec)
 			(v->vflags & FP_V_ELEM);
 	if (!container) {
 		if (k == FP_K_PAD8) {
+			static const uint8_t zeros[8];
 			uint32_t n = (8 - (pos - rec) % 8) % 8;
-			if (n != v->len)
-				v->p = NULL; /* zeros */
+			if (n != v->len || !v->p)
+				v->p = zeros;
 			v->len = n;
 		} else if (fp_kind_width(k)) {
 			v->len = fp_kind_width(k);
@@ -113,17 +114,17 @@ long fp_encode(struct fp_msg *m, uint8_t *out, size_t cap, unsigned flags)
 		enum fp_kind k = v->f->kind;
 		unsigned w = fp_kind_width(k);
 		if (w) {
-			if (v->nsub || (v->vflags & FP_V_ELEM))
-				continue;
-			if (pos + w <= cap)
-				fp_store_le(out + pos, w, v->u);
-			pos += w;
+			uint8_t le[8];
+			fp_store_le(le, w, v->u);
+			for (unsigned b = 0; b < w; b++, pos++)
+				if (pos < cap)
+					out[pos] = le[b];
 		} else if (k == FP_K_STR || k == FP_K_BYTES || k == FP_K_PAD8) {
-			if (v->vflags & FP_V_ELEM)
-				continue;
 			uint32_t n = v->len;
 			uint32_t data = k == FP_K_STR ? (n ? n - 1 : 0) : n;
-			if (k == FP_K_STR && (n == 0 || (v->p && memchr(v->p, 0, data))))
+			/* a counted name may hold a NUL (the kernel checks only the one after it);
+			 * a NUL-terminated one may not */
+			if (k == FP_K_STR && (n == 0 || (!v->f->ref && v->p && memchr(v->p, 0, data))))
 				return -1;
 			for (uint32_t b = 0; b < n; b++, pos++)
 				if (pos < cap)

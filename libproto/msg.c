@@ -196,7 +196,7 @@ int fp_msg_set_bytes(struct fp_msg *m, long idx, const void *p, size_t n)
 	enum fp_kind k = v->f->kind;
 	if (k != FP_K_STR && k != FP_K_BYTES && k != FP_K_PAD8)
 		return -1;
-	if (k == FP_K_STR && memchr(p, 0, n))
+	if (k == FP_K_STR && !v->f->ref && memchr(p, 0, n))
 		return -1;
 	struct fp_blob *b = malloc(sizeof(*b) + n + 1);
 	if (!b)
