@@ -139,8 +139,16 @@ static void hm_del(struct fp_session *s, struct hmap *m, struct hent *e)
 		return;
 	*pp = e->next;
 	m->n--;
-	if (!m->fixed && m->nb > 16 && m->n < m->nb / 8)
-		hm_resize(s, m, m->nb / 4); /* a failed shrink leaves the map as it was */
+	if (m->fixed)
+		return;
+	if (m->n == 0) { /* an empty map holds no memory */
+		xfree(s, m->b, m->nb * sizeof(*m->b));
+		m->b = NULL;
+		m->nb = 0;
+	} else if (m->nb > 16 && m->n < m->nb / 8) {
+		/* a failed shrink leaves the map as it was */
+		hm_resize(s, m, m->nb / 4 > 16 ? m->nb / 4 : 16);
+	}
 }
 
 static void hm_free(struct fp_session *s, struct hmap *m)
@@ -315,6 +323,11 @@ static void track_request(struct fp_session *s, const struct fp_msg *m, uint64_t
 		return;
 	struct pend *old = (struct pend *)hm_find(&s->pending, m->h.unique, NULL, NULL);
 	if (old)
+		pend_free(s, old);
+	/* a request queued again after NOTIFY_RESEND carries bit 63: the original unique will
+	 * never be answered */
+	if ((m->h.unique & FP_UNIQUE_RESEND) &&
+	    (old = (struct pend *)hm_find(&s->pending, m->h.unique & ~FP_UNIQUE_RESEND, NULL, NULL)))
 		pend_free(s, old);
 	struct pend *p = xalloc(s, sizeof(*p));
 	if (!p)
