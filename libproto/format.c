@@ -98,36 +98,58 @@ void fp_sbuf_quote(struct fp_sbuf *b, const uint8_t *s, size_t n)
 	puts_(b, "\"");
 }
 
-/* JSON string: valid UTF-8 passes through, other bytes become \u00NN. */
+/* The length of the well-formed UTF-8 sequence at s (RFC 3629: no overlongs, no surrogates,
+ * nothing past U+10FFFF), or 0. */
+static size_t utf8_len(const uint8_t *s, size_t n)
+{
+	uint8_t c = s[0];
+	size_t need;
+	uint8_t lo = 0x80, hi = 0xbf; /* allowed range of the second byte */
+	if (c >= 0xc2 && c <= 0xdf)
+		need = 1;
+	else if (c >= 0xe0 && c <= 0xef) {
+		need = 2;
+		if (c == 0xe0)
+			lo = 0xa0;
+		if (c == 0xed)
+			hi = 0x9f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		need = 3;
+		if (c == 0xf0)
+			lo = 0x90;
+		if (c == 0xf4)
+			hi = 0x8f;
+	} else
+		return 0;
+	if (need >= n || s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t k = 2; k <= need; k++)
+		if ((s[k] & 0xc0) != 0x80)
+			return 0;
+	return need + 1;
+}
+
+/* JSON string: well-formed UTF-8 passes through, every other byte becomes \u00NN. */
 static void json_quote(struct fp_sbuf *b, const uint8_t *s, size_t n)
 {
 	puts_(b, "\"");
 	for (size_t i = 0; i < n;) {
 		uint8_t c = s[i];
+		size_t k;
 		if (c == '"' || c == '\\') {
 			char e[2] = {'\\', (char)c};
 			fp_sbuf_put(b, e, 2);
 			i++;
-			continue;
-		}
-		if (c >= 0x20 && c < 0x7f) {
+		} else if (c >= 0x20 && c < 0x7f) {
 			fp_sbuf_put(b, (const char *)&s[i], 1);
 			i++;
-			continue;
+		} else if (c >= 0x80 && (k = utf8_len(s + i, n - i)) != 0) {
+			fp_sbuf_put(b, (const char *)&s[i], k);
+			i += k;
+		} else {
+			fp_sbuf_printf(b, "\\u%04x", c);
+			i++;
 		}
-		size_t need = c >= 0xf0 && c < 0xf5 ? 3 : c >= 0xe0 ? 2 : c >= 0xc2 ? 1 : 0;
-		if (c >= 0x80 && need && need < n - i) {
-			size_t k = 1;
-			while (k <= need && (s[i + k] & 0xc0) == 0x80)
-				k++;
-			if (k == need + 1) {
-				fp_sbuf_put(b, (const char *)&s[i], k);
-				i += k;
-				continue;
-			}
-		}
-		fp_sbuf_printf(b, "\\u%04x", c);
-		i++;
 	}
 	puts_(b, "\"");
 }
@@ -395,18 +417,39 @@ void fp_format_text(struct fp_sbuf *b, const struct fp_msg *m, unsigned flags)
 
 static void json_tree(struct fp_sbuf *b, const struct fp_msg *m, uint32_t i, unsigned flags);
 
+/* Members of container i. Consecutive fields of one name (a uapi array such as
+ * unused[11] or spare[6]) become one JSON array, shown when any of them is, so that no key
+ * repeats. */
 static void json_children(struct fp_sbuf *b, const struct fp_msg *m, uint32_t i, unsigned flags,
 			  int keyed)
 {
 	uint32_t end = i + m->v[i].nsub, n = 0;
-	for (uint32_t j = i + 1; j <= end; j += m->v[j].nsub + 1) {
-		if (!shown(&m->v[j], flags, 1))
-			continue;
-		if (n++)
-			puts_(b, ",");
-		if (keyed)
-			fp_sbuf_printf(b, "\"%s\":", m->v[j].f->name);
-		json_tree(b, m, j, flags);
+	uint32_t j = i + 1;
+	while (j <= end) {
+		const char *name = m->v[j].f->name;
+		uint32_t run_end = j + m->v[j].nsub + 1, count = 1;
+		int show = shown(&m->v[j], flags, 1);
+		while (keyed && run_end <= end && strcmp(m->v[run_end].f->name, name) == 0) {
+			show |= shown(&m->v[run_end], flags, 1);
+			run_end += m->v[run_end].nsub + 1;
+			count++;
+		}
+		if (show) {
+			if (n++)
+				puts_(b, ",");
+			if (keyed)
+				fp_sbuf_printf(b, "\"%s\":", name);
+			if (count > 1)
+				puts_(b, "[");
+			for (uint32_t k = j; k < run_end; k += m->v[k].nsub + 1) {
+				if (k != j)
+					puts_(b, ",");
+				json_tree(b, m, k, flags);
+			}
+			if (count > 1)
+				puts_(b, "]");
+		}
+		j = run_end;
 	}
 }
 
