@@ -129,8 +129,7 @@ static size_t utf8_len(const uint8_t *s, size_t n)
 	return need + 1;
 }
 
-/* JSON string: well-formed UTF-8 passes through, every other byte becomes \u00NN. */
-static void json_quote(struct fp_sbuf *b, const uint8_t *s, size_t n)
+void fp_sbuf_json_quote(struct fp_sbuf *b, const uint8_t *s, size_t n)
 {
 	puts_(b, "\"");
 	for (size_t i = 0; i < n;) {
@@ -154,12 +153,21 @@ static void json_quote(struct fp_sbuf *b, const uint8_t *s, size_t n)
 	puts_(b, "\"");
 }
 
+void fp_sbuf_clock(struct fp_sbuf *b, uint64_t ts_ns)
+{
+	time_t s = (time_t)(ts_ns / 1000000000u);
+	struct tm tm;
+	gmtime_r(&s, &tm);
+	fp_sbuf_printf(b, "%02d:%02d:%02d.%06u ", tm.tm_hour, tm.tm_min, tm.tm_sec,
+		       (unsigned)(ts_ns % 1000000000u / 1000u));
+}
+
 static int64_t sval(const struct fp_val *v)
 {
 	return (int64_t)v->u;
 }
 
-static void put_flags(struct fp_sbuf *b, const struct fp_sym *sym, uint64_t u)
+void fp_sbuf_flags(struct fp_sbuf *b, const struct fp_sym *sym, uint64_t u)
 {
 	if (u == 0) {
 		puts_(b, "0");
@@ -197,7 +205,7 @@ static void put_int(struct fp_sbuf *b, const struct fp_val *v)
 		put_mode(b, v->u);
 		return;
 	case FP_D_FLAGS:
-		put_flags(b, f->sym, v->u);
+		fp_sbuf_flags(b, f->sym, v->u);
 		return;
 	case FP_D_ENUM: {
 		const char *n = fp_sym_name(f->sym, v->u);
@@ -212,7 +220,7 @@ static void put_int(struct fp_sbuf *b, const struct fp_val *v)
 		puts_(b, acc[v->u & 3]);
 		if (v->u & ~UINT64_C(3)) {
 			puts_(b, "|");
-			put_flags(b, fp_sym_oflags, v->u & ~UINT64_C(3));
+			fp_sbuf_flags(b, fp_sym_oflags, v->u & ~UINT64_C(3));
 		}
 		return;
 	}
@@ -264,7 +272,7 @@ static void put_strlist(struct fp_sbuf *b, const struct fp_val *v, int json)
 		uint32_t n = z ? (uint32_t)(z - (v->p + i)) : v->len - i;
 		puts_(b, k++ ? (json ? "," : " ") : "");
 		if (json)
-			json_quote(b, v->p + i, n);
+			fp_sbuf_json_quote(b, v->p + i, n);
 		else
 			fp_sbuf_quote(b, v->p + i, n);
 		i += n + 1;
@@ -376,13 +384,8 @@ static void put_status(struct fp_sbuf *b, const struct fp_msg *m)
 
 void fp_format_text(struct fp_sbuf *b, const struct fp_msg *m, unsigned flags)
 {
-	if (flags & FP_FMT_TIME) {
-		time_t s = (time_t)(m->ts_ns / 1000000000u);
-		struct tm tm;
-		gmtime_r(&s, &tm);
-		fp_sbuf_printf(b, "%02d:%02d:%02d.%06u ", tm.tm_hour, tm.tm_min, tm.tm_sec,
-			       (unsigned)(m->ts_ns % 1000000000u / 1000u));
-	}
+	if (flags & FP_FMT_TIME)
+		fp_sbuf_clock(b, m->ts_ns);
 	if (m->dir == FP_REQUEST) {
 		put_opname(b, m);
 		fp_sbuf_printf(b, " #%" PRIu64, m->h.unique);
@@ -473,7 +476,7 @@ static void json_tree(struct fp_sbuf *b, const struct fp_msg *m, uint32_t i, uns
 	} else {
 		uint32_t n = f->kind == FP_K_STR ? v->len - 1 : v->len;
 		if (f->kind == FP_K_STR || f->disp == FP_D_STR) {
-			json_quote(b, v->p, n);
+			fp_sbuf_json_quote(b, v->p, n);
 		} else if (f->disp == FP_D_STRLIST) {
 			put_strlist(b, v, 1);
 		} else {
@@ -495,7 +498,7 @@ void fp_format_json(struct fp_sbuf *b, const struct fp_msg *m, unsigned flags)
 	if (m->op || m->dir != FP_REPLY) {
 		struct fp_sbuf t = {0};
 		put_opname(&t, m);
-		json_quote(b, (const uint8_t *)(t.s ? t.s : ""), t.len);
+		fp_sbuf_json_quote(b, (const uint8_t *)(t.s ? t.s : ""), t.len);
 		fp_sbuf_free(&t);
 	} else {
 		puts_(b, "null");
@@ -520,7 +523,7 @@ void fp_format_json(struct fp_sbuf *b, const struct fp_msg *m, unsigned flags)
 		fp_sbuf_printf(b, ",\"link\":%" PRIu64, m->link);
 	if (m->path_known) {
 		puts_(b, ",\"path\":");
-		json_quote(b, (const uint8_t *)m->path, strlen(m->path));
+		fp_sbuf_json_quote(b, (const uint8_t *)m->path, strlen(m->path));
 	}
 	if (m->body != UINT32_MAX) {
 		fp_sbuf_printf(b, ",\"%s\":{", m->dir == FP_REPLY ? "result" : "args");
@@ -530,7 +533,7 @@ void fp_format_json(struct fp_sbuf *b, const struct fp_msg *m, unsigned flags)
 	if (m->status != FP_OK) {
 		fp_sbuf_printf(b, ",\"status\":\"%s\",\"offset\":%u,\"reason\":",
 			       m->status == FP_TRUNCATED ? "truncated" : "invalid", m->bad_off);
-		json_quote(b, (const uint8_t *)m->reason, strlen(m->reason));
+		fp_sbuf_json_quote(b, (const uint8_t *)m->reason, strlen(m->reason));
 	}
 	puts_(b, "}");
 }

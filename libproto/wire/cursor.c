@@ -34,20 +34,6 @@ int fp_cur_need(struct fp_cur *c, uint64_t n, const char *what)
 	return 0;
 }
 
-uint64_t fp_load_le(const uint8_t *p, unsigned width)
-{
-	uint64_t v = 0;
-	for (unsigned i = width; i-- > 0;)
-		v = (v << 8) | p[i];
-	return v;
-}
-
-void fp_store_le(uint8_t *p, unsigned width, uint64_t v)
-{
-	for (unsigned i = 0; i < width; i++, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
 uint64_t fp_cur_uint(struct fp_cur *c, unsigned width, const char *what)
 {
 	if (!fp_cur_need(c, width, what))

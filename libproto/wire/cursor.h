@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fuseproto/le.h"
 #include "fuseproto/msg.h"
 
 struct fp_cur {
@@ -38,8 +39,5 @@ static inline uint32_t fp_cur_left(const struct fp_cur *c)
 	return c->pos < c->end ? c->end - c->pos : 0;
 }
 
-/* Little-endian loads and stores of `width` bytes (1, 2, 4, 8) at p; callers check bounds. */
-uint64_t fp_load_le(const uint8_t *p, unsigned width);
-void fp_store_le(uint8_t *p, unsigned width, uint64_t v);
 
 #endif

@@ -28,6 +28,17 @@ void fp_sbuf_put(struct fp_sbuf *b, const char *s, size_t n);
  * \t \r, every other byte as \xNN, so a name from the wire can never drive a terminal. */
 void fp_sbuf_quote(struct fp_sbuf *b, const uint8_t *s, size_t n);
 
+/* Append s[0, n) as a JSON string: well-formed UTF-8 as it is, quotes, backslashes and every
+ * other byte escaped (\u00NN), so the line stays valid JSON whatever the wire held. */
+void fp_sbuf_json_quote(struct fp_sbuf *b, const uint8_t *s, size_t n);
+
+/* Append the time of day of ts_ns (nanoseconds since the epoch) as "HH:MM:SS.uuuuuu " (UTC). */
+void fp_sbuf_clock(struct fp_sbuf *b, uint64_t ts_ns);
+
+/* Append the names in sym of the bits set in v, '|'-separated ("0" for none, unnamed bits
+ * in hex): fp_sbuf_flags(b, fp_sym_init_flags, FP_PASSTHROUGH) gives "PASSTHROUGH". */
+void fp_sbuf_flags(struct fp_sbuf *b, const struct fp_sym *sym, uint64_t v);
+
 /* Format flags. */
 #define FP_FMT_VERBOSE 0x01u /* every field, padding included; data in full (JSON) or longer (text) */
 #define FP_FMT_TIME    0x02u /* text: start the line with the time of day (UTC) from m->ts_ns */
