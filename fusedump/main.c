@@ -1,0 +1,348 @@
+/* fusedump: run an unmodified FUSE daemon behind a transparent proxy and print every
+ * message it exchanges with the kernel. This file is the command line and the setup:
+ * mount, socketpair, spawn; proxy.c does the rest. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fusetransport/chan.h"
+#include "fusetransport/daemon.h"
+#include "fusetransport/kernel.h"
+#include "out.h"
+#include "proxy.h"
+#include "stats.h"
+
+#ifndef FUSEWIRE_VERSION
+#define FUSEWIRE_VERSION "unknown"
+#endif
+
+static const char usage_text[] =
+	"usage: fusedump [-tv] [--json] [-o FILE] [-c COUNT] [--stats] [-m OPTS] -- DAEMON [ARGS...]\n";
+
+static const char help_text[] =
+	"Run the FUSE daemon DAEMON ARGS..., unmodified, behind a transparent proxy, and print\n"
+	"one line for every message that it and the kernel exchange.\n"
+	"\n"
+	"fusedump mounts the filesystem itself (mount(2), so as root) on the daemon's\n"
+	"mountpoint argument (the last argument that is an existing directory) and gives the\n"
+	"daemon /dev/fd/N, a socket, in its place (libfuse >= 3.3 accepts that). It runs until\n"
+	"the filesystem is unmounted, the daemon exits, or it gets SIGINT/SIGTERM (then it\n"
+	"unmounts and lets the daemon end).\n"
+	"\n"
+	"  -o, --output FILE      write the trace to FILE instead of stdout\n"
+	"      --json             one JSON object per line instead of text\n"
+	"  -v, --verbose          every field, padding included; more of the data\n"
+	"  -t, --time             start text lines with the time of day (UTC)\n"
+	"  -c, --count COUNT      print COUNT messages, then unmount and end\n"
+	"      --stats            print message counts and latencies to stderr at the end\n"
+	"  -m, --mount-options OPTS\n"
+	"                         mount options (allow_other, default_permissions, ro, noexec,\n"
+	"                         fsname=, subtype=, max_read=, ...); those in the daemon's own\n"
+	"                         -o arguments are taken too, as libfuse would\n"
+	"  -h, --help             this help\n"
+	"  -V, --version          the version\n"
+	"\n"
+	"Lines starting with '#' are fusedump's own events (INIT edits, injected replies,\n"
+	"unmount, how the daemon ended). Exit status: 0 when the daemon ends after the\n"
+	"unmount (128+signal if it crashes then); when it dies while mounted, its exit code,\n"
+	"128+signal, or 1; 1 for fusedump's own failures; 2 for usage errors.\n";
+
+struct opts {
+	int json;
+	unsigned fmt;
+	const char *output;
+	uint64_t count;
+	int stats;
+	const char *mount_opts;
+	char **argv; /* the daemon's */
+};
+
+static void usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "fusedump: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\n%sTry 'fusedump --help'.\n", usage_text);
+	exit(2);
+}
+
+static void parse_args(struct opts *o, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"output", required_argument, NULL, 'o'},
+		{"json", no_argument, NULL, 'j'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"time", no_argument, NULL, 't'},
+		{"count", required_argument, NULL, 'c'},
+		{"stats", no_argument, NULL, 's'},
+		{"mount-options", required_argument, NULL, 'm'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	memset(o, 0, sizeof(*o));
+	int c;
+	opterr = 0; /* our own messages, which name "fusedump" rather than argv[0] */
+	/* '+': stop at the first non-option, the daemon, even without "--"; ':': tell a
+	 * missing argument from an unknown option */
+	while ((c = getopt_long(argc, argv, "+:o:vtc:m:hV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			o->output = optarg;
+			break;
+		case 'j':
+			o->json = 1;
+			break;
+		case 'v':
+			o->fmt |= FP_FMT_VERBOSE;
+			break;
+		case 't':
+			o->fmt |= FP_FMT_TIME;
+			break;
+		case 'c': {
+			char *end;
+			errno = 0;
+			unsigned long long v = strtoull(optarg, &end, 10);
+			if (!*optarg || *end || errno || v == 0 || optarg[0] == '-')
+				usage_error("-c: '%s' is not a positive number", optarg);
+			o->count = v;
+			break;
+		}
+		case 's':
+			o->stats = 1;
+			break;
+		case 'm':
+			o->mount_opts = optarg;
+			break;
+		case 'h':
+			printf("%s\n%s", usage_text, help_text);
+			exit(0);
+		case 'V':
+			printf("fusedump (fusewire) %s\n", FUSEWIRE_VERSION);
+			exit(0);
+		case ':':
+			usage_error("option '%s' needs an argument", argv[optind - 1]);
+			break;
+		default:
+			usage_error("unknown option '%s'", argv[optind - 1]);
+			break;
+		}
+	}
+	if (optind >= argc)
+		usage_error("%s", "no daemon to run");
+	o->argv = argv + optind;
+}
+
+/* Add the mount options found in the daemon's own "-o a,b" / "-oa,b" arguments: with a
+ * /dev/fd/N mountpoint libfuse parses them but no longer applies them, so the mounter
+ * must. Options of the daemon itself (source=, ...) are left alone. */
+static int add_daemon_opts(struct ft_mount_opts *mo, char **argv, char *errbuf)
+{
+	for (int i = 1; argv[i]; i++) {
+		if (!strcmp(argv[i], "--"))
+			break;
+		const char *list;
+		if (!strcmp(argv[i], "-o") && argv[i + 1])
+			list = argv[++i];
+		else if (!strncmp(argv[i], "-o", 2) && argv[i][2])
+			list = argv[i] + 2;
+		else
+			continue;
+		/* split like libfuse: commas, with "\," inside a value */
+		char *tok = malloc(strlen(list) + 1);
+		if (!tok)
+			return -1;
+		const char *p = list;
+		for (;;) {
+			size_t n = 0;
+			const char *start = p;
+			while (*p && *p != ',') {
+				if (*p == '\\' && p[1])
+					p++;
+				tok[n++] = *p++;
+			}
+			tok[n] = 0;
+			if (n && ft_mount_opt_known(tok)) {
+				/* re-escape nothing: pass the raw piece, as typed */
+				char *raw = strndup(start, (size_t)(p - start));
+				int r = raw ? ft_mount_opts_add(mo, raw, errbuf) : -1;
+				free(raw);
+				if (r < 0) {
+					free(tok);
+					return -1;
+				}
+			}
+			if (!*p)
+				break;
+			p++;
+		}
+		free(tok);
+	}
+	return 0;
+}
+
+/* Append an argument to b, quoted when it holds anything but plain characters. */
+static void put_arg(struct fp_sbuf *b, const char *a)
+{
+	size_t n = strlen(a);
+	int plain = n > 0;
+	for (size_t i = 0; i < n; i++)
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./=,:@%+-",
+			    a[i]))
+			plain = 0;
+	if (plain)
+		fp_sbuf_put(b, a, n);
+	else
+		fp_sbuf_quote(b, (const uint8_t *)a, n);
+}
+
+static uint64_t now_real(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The "# fusedump ...: mounted ...; daemon pid ...: ..." line that opens a trace. */
+static void start_event(struct fd_out *out, const struct ft_kernel *k,
+			const struct ft_mount_opts *mo, char **argv, int mi, int fd, pid_t child)
+{
+	struct fp_sbuf cmd = {0};
+	for (int i = 0; argv[i]; i++) {
+		if (i)
+			fp_sbuf_put(&cmd, " ", 1);
+		if (i == mi)
+			fp_sbuf_printf(&cmd, "/dev/fd/%d", fd);
+		else
+			put_arg(&cmd, argv[i]);
+	}
+	struct fp_sbuf mnt = {0};
+	put_arg(&mnt, k->mountpoint);
+	struct fp_sbuf src = {0};
+	put_arg(&src, mo->fsname ? mo->fsname : "fuse");
+	fd_out_event(out, now_real(), "start", 0,
+		     "fusedump %s: mounted %s on %s (type fuse%s%s); daemon pid %d: %s",
+		     FUSEWIRE_VERSION, src.s ? src.s : "", mnt.s ? mnt.s : "",
+		     mo->subtype ? "." : "", mo->subtype ? mo->subtype : "", (int)child,
+		     cmd.s ? cmd.s : "");
+	fp_sbuf_free(&src);
+	fp_sbuf_free(&cmd);
+	fp_sbuf_free(&mnt);
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o;
+	parse_args(&o, argc, argv);
+	char errbuf[FT_ERRBUF_SIZE];
+
+	int mi = ft_find_mountpoint(o.argv);
+	if (mi < 0)
+		usage_error("%s", "no mountpoint among the daemon's arguments (fusedump takes the "
+				  "last argument that is an existing directory)");
+
+	/* Mount options: like libfuse, fsname and subtype default to the program's name. */
+	struct ft_mount_opts mo;
+	ft_mount_opts_init(&mo);
+	const char *base = strrchr(o.argv[0], '/');
+	base = base ? base + 1 : o.argv[0];
+	mo.fsname = strdup(base);
+	mo.subtype = strdup(base);
+	if (!mo.fsname || !mo.subtype) {
+		fprintf(stderr, "fusedump: out of memory\n");
+		ft_mount_opts_free(&mo);
+		return 1;
+	}
+	if (add_daemon_opts(&mo, o.argv, errbuf) < 0 ||
+	    (o.mount_opts && ft_mount_opts_add(&mo, o.mount_opts, errbuf) < 0)) {
+		ft_mount_opts_free(&mo);
+		usage_error("mount options: %s", errbuf);
+	}
+
+	struct fd_out out;
+	if (fd_out_open(&out, o.output, o.json, o.fmt) < 0) {
+		fprintf(stderr, "fusedump: %s: %s\n", o.output, strerror(errno));
+		ft_mount_opts_free(&mo);
+		return 1;
+	}
+
+	int code = 1, sigfd = -1, sv[2] = {-1, -1};
+	struct ft_kernel k = {.fd = -1, .mnt_id = -1};
+
+	/* A daemon that goes to the background (libfuse without -f) stays our descendant; as
+	 * subreaper we get it as a child when its parent exits, and can wait for it. */
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+		fprintf(stderr, "fusedump: warning: PR_SET_CHILD_SUBREAPER: %s\n", strerror(errno));
+	sigset_t sigs;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sigfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sigfd < 0) {
+		fprintf(stderr, "fusedump: signalfd: %s\n", strerror(errno));
+		goto out;
+	}
+	size_t maxmsg = 0;
+	if (ft_socketpair(sv, FT_SOCKBUF_SIZE, &maxmsg, errbuf) < 0) {
+		fprintf(stderr, "fusedump: %s\n", errbuf);
+		goto out;
+	}
+	if (ft_kernel_mount(&k, o.argv[mi], &mo, errbuf) < 0) {
+		fprintf(stderr, "fusedump: %s\n", errbuf);
+		goto out;
+	}
+	pid_t child;
+	if (ft_spawn(&child, o.argv, mi, sv[1], FT_SPAWN_SETPGRP, errbuf) < 0) {
+		fprintf(stderr, "fusedump: %s\n", errbuf);
+		ft_kernel_close(&k);
+		int lazy;
+		if (ft_kernel_unmount(&k, &lazy, errbuf) < 0)
+			fprintf(stderr, "fusedump: %s\n", errbuf);
+		goto out;
+	}
+	start_event(&out, &k, &mo, o.argv, mi, sv[1], child);
+	close(sv[1]);
+	sv[1] = -1;
+
+	struct fd_stats stats;
+	memset(&stats, 0, sizeof(stats));
+	struct fd_proxy p = {
+		.out = &out,
+		.stats = &stats,
+		.k = &k,
+		.sock_fd = sv[0],
+		.sigfd = sigfd,
+		.child = child,
+		.limit = maxmsg && maxmsg < FT_MSG_MAX ? maxmsg : FT_MSG_MAX,
+		.count = o.count,
+	};
+	code = fd_proxy_run(&p);
+	sv[0] = p.sock_fd; /* closed by the loop: -1 */
+	if (o.stats)
+		fd_stats_print(&stats, stderr);
+out:
+	if (fd_out_close(&out) < 0) {
+		fprintf(stderr, "fusedump: %s: %s\n", out.name, strerror(errno));
+		if (!code)
+			code = 1;
+	}
+	ft_mount_opts_free(&mo);
+	ft_kernel_free(&k);
+	for (int i = 0; i < 2; i++)
+		if (sv[i] >= 0)
+			close(sv[i]);
+	if (sigfd >= 0)
+		close(sigfd);
+	return code;
+}

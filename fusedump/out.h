@@ -1,0 +1,39 @@
+/* fusedump's trace output: one text or JSON line per message, and "# " event lines for
+ * what the proxy itself does (mount, INIT edits, injected replies, shutdown). */
+#ifndef FUSEDUMP_OUT_H
+#define FUSEDUMP_OUT_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "fuseproto/format.h"
+#include "fuseproto/msg.h"
+
+struct fd_out {
+	FILE *f;
+	const char *name; /* for error messages: "stdout" or the file name */
+	int json;
+	unsigned fmt;     /* FP_FMT_* */
+	int err;          /* errno of the first write error, 0 if none */
+	struct fp_sbuf line;
+};
+
+/* Open the trace on `path` ("-" or NULL: stdout). Returns 0, or -1 with errno set. */
+int fd_out_open(struct fd_out *o, const char *path, int json, unsigned fmt);
+
+/* Close it; returns 0, or -1 with errno set when a write failed now or earlier. */
+int fd_out_close(struct fd_out *o);
+
+/* One line for a decoded message. */
+void fd_out_msg(struct fd_out *o, const struct fp_msg *m);
+
+/* One event line: text "# <msg>", JSON {"ts":..,"dir":"event","event":NAME,
+ * ["unique":N,] "msg":"..."}. unique 0: none. */
+void fd_out_event(struct fd_out *o, uint64_t ts_ns, const char *name, uint64_t unique,
+		  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* Push buffered lines out (called before the proxy waits). Returns 0, or -1 once a write
+ * has failed (o->err says why). */
+int fd_out_flush(struct fd_out *o);
+
+#endif

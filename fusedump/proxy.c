@@ -1,0 +1,763 @@
+/* The proxy loop: one thread, one poll() over /dev/fuse, the daemon's socket, a signalfd
+ * and the daemon's pidfds. Every message is decoded once, printed, and forwarded as it
+ * was read, except for the INIT and OPEN edits of rewrite.c.
+ *
+ * Single-threaded on purpose for this first version: a request waits while the previous
+ * one is being decoded and printed, and a splice-fragmented reply can only be put back
+ * together because one thread reads the socket. A multi-threaded loop (one reader per
+ * /dev/fuse clone) is the next step for performance.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fuseproto/le.h"
+#include <sys/pidfd.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fuseproto/optable.h"
+#include "fuseproto/session.h"
+#include "fusetransport/chan.h"
+#include "fusetransport/daemon.h"
+#include "proxy.h"
+#include "rewrite.h"
+
+#define BURST 64                        /* messages per side per wakeup */
+#define SEC 1000000000ull
+#define DRAIN_NS (5 * SEC)              /* after SIGTERM: wait this long for the socket EOF */
+#define REAP_NS (10 * SEC)              /* then for the processes, before SIGKILL */
+#define ESCALATE_NS (5 * SEC)           /* between later escalation steps */
+
+enum phase {
+	PH_RUN,        /* both sides up */
+	PH_UNMOUNTING, /* we unmounted (maybe lazily): serve until the kernel lets go */
+	PH_DRAIN,      /* the kernel is gone, the daemon got SIGTERM: read until EOF */
+	PH_REAP,       /* both channels closed: wait for the daemon's processes */
+	PH_DONE,
+};
+
+/* A process we wait for: the spawned child, or the pid that writes the socket (which is
+ * another one when the daemon went to the background). */
+struct proc {
+	pid_t pid;     /* 0: none */
+	int pidfd;     /* -1 when pidfd_open failed or once it ended */
+	int done;      /* it has ended */
+	int reaped;    /* status is valid */
+	int status;
+	int term_sent; /* we sent it SIGTERM */
+	int kill_sent; /* we sent it SIGKILL */
+};
+
+/* Processes reaped before we knew they mattered (a writer seen after it died). */
+#define RECENT 16
+
+struct loop {
+	struct fd_proxy *p;
+	struct ft_chan dev, sock;
+	int dev_open, sock_open;
+	struct fp_session *s;
+	struct fp_msg m;
+	enum phase ph;
+	int pending;          /* a request read from /dev/fuse waits for room in the socket */
+	struct ft_rx pend;
+	uint64_t printed;
+	const char *stop_why; /* a stop asked for while handling a message, done in step() */
+	int stops;
+	int daemon_died;      /* the socket closed while the kernel was still there */
+	int failed;           /* something went wrong that makes the exit status 1 */
+	int out_failed;
+	uint64_t deadline;    /* CLOCK_MONOTONIC ns; 0: none */
+	int esc;              /* PH_REAP escalation: 0 wait, 1 SIGTERM sent, 2 SIGKILL sent */
+	struct proc child, writer;
+	struct {
+		pid_t pid;
+		int status;
+	} recent[RECENT];
+	unsigned nrecent;
+};
+
+static uint64_t now_real(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * SEC + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t now_mono(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * SEC + (uint64_t)ts.tv_nsec;
+}
+
+#define EVENT(l, name, unique, ...) fd_out_event((l)->p->out, now_real(), name, unique, __VA_ARGS__)
+
+static const char *opname(uint32_t opcode, char *buf, size_t n)
+{
+	const char *s = fp_op_name(opcode);
+	if (s)
+		return s;
+	snprintf(buf, n, "opcode %u", opcode);
+	return buf;
+}
+
+/* ------------------------------------------------------------------ processes */
+
+static void proc_set(struct proc *pr, pid_t pid)
+{
+	memset(pr, 0, sizeof(*pr));
+	pr->pid = pid;
+	pr->pidfd = pid > 0 ? pidfd_open(pid, 0) : -1;
+}
+
+static void proc_close(struct proc *pr)
+{
+	if (pr->pidfd >= 0)
+		close(pr->pidfd);
+	pr->pidfd = -1;
+}
+
+static void proc_ended(struct proc *pr, int reaped, int status)
+{
+	pr->done = 1;
+	pr->reaped = reaped;
+	pr->status = status;
+	proc_close(pr);
+}
+
+/* How events name a process: "daemon" for the one that writes the socket, "spawned" for
+ * the one we started when that is another (it went to the background) or not known yet. */
+static const char *proc_label(const struct loop *l, pid_t pid)
+{
+	return pid == l->writer.pid ? "daemon" : "spawned";
+}
+
+/* Signal pr if it is still running. Through its pidfd, so that a recycled pid is never
+ * hit; without one (pidfd_open failed), by pid, which is safe for a child not yet reaped.
+ * Returns 1 when the signal was sent. */
+static int proc_signal(struct loop *l, struct proc *pr, int sig)
+{
+	if (!pr->pid || pr->done)
+		return 0;
+	int r;
+	if (pr->pidfd >= 0)
+		r = pidfd_send_signal(pr->pidfd, sig, NULL, 0);
+	else
+		r = kill(pr->pid, sig);
+	if (r < 0)
+		return 0;
+	if (sig == SIGTERM)
+		pr->term_sent = 1;
+	if (sig == SIGKILL)
+		pr->kill_sent = 1;
+	EVENT(l, "signal", 0, "sent SIG%s to %s pid %d", sigabbrev_np(sig), proc_label(l, pr->pid),
+	      (int)pr->pid);
+	return 1;
+}
+
+/* The process that is "the daemon": the writer of the socket once known, else the child. */
+static struct proc *daemon_proc(struct loop *l)
+{
+	return l->writer.pid ? &l->writer : &l->child;
+}
+
+static void reap(struct loop *l)
+{
+	int st;
+	pid_t pid;
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		int ours = 0;
+		if (pid == l->child.pid && !l->child.done) {
+			proc_ended(&l->child, 1, st);
+			ours = 1;
+		}
+		if (pid == l->writer.pid && !l->writer.done) {
+			proc_ended(&l->writer, 1, st);
+			ours = 1;
+		}
+		if (ours) {
+			char sb[64];
+			const struct proc *pr = pid == l->writer.pid ? &l->writer : &l->child;
+			EVENT(l, "exit", 0, "%s pid %d %s%s", proc_label(l, pid), (int)pid,
+			      ft_status_str(st, sb, sizeof(sb)),
+			      pr->term_sent ? " (after our SIGTERM)" : "");
+		} else {
+			/* an orphan we inherited as subreaper, or a writer not seen yet */
+			unsigned i = l->nrecent++ % RECENT;
+			l->recent[i].pid = pid;
+			l->recent[i].status = st;
+		}
+	}
+}
+
+/* A pidfd became readable: that process ended. Reap it if it is our child. */
+static void proc_check(struct loop *l, struct proc *pr)
+{
+	if (pr->done)
+		return;
+	reap(l);
+	if (pr->done)
+		return;
+	int st;
+	pid_t r = waitpid(pr->pid, &st, WNOHANG);
+	if (r == pr->pid) {
+		char sb[64];
+		proc_ended(pr, 1, st);
+		EVENT(l, "exit", 0, "%s pid %d %s", proc_label(l, pr->pid), (int)pr->pid,
+		      ft_status_str(st, sb, sizeof(sb)));
+	} else if (r < 0 && errno == ECHILD) {
+		proc_ended(pr, 0, 0);
+		EVENT(l, "exit", 0, "%s pid %d ended (not our child: status unknown)",
+		      proc_label(l, pr->pid), (int)pr->pid);
+	}
+}
+
+/* SCM_CREDENTIALS named the pid that wrote the last message. */
+static void track_writer(struct loop *l, pid_t pid)
+{
+	if (pid <= 0 || pid == l->writer.pid)
+		return;
+	proc_close(&l->writer);
+	proc_set(&l->writer, pid);
+	for (unsigned i = 0; i < RECENT && i < l->nrecent; i++)
+		if (l->recent[i].pid == pid)
+			proc_ended(&l->writer, 1, l->recent[i].status);
+	if (pid == l->child.pid) {
+		if (l->child.done)
+			proc_ended(&l->writer, l->child.reaped, l->child.status);
+	} else {
+		EVENT(l, "daemon", 0, "daemon pid %d writes the socket (spawned as pid %d)",
+		      (int)pid, (int)l->child.pid);
+	}
+	/* First heard of after the kernel went away (a daemon that was still going to the
+	 * background then): it is owed the SIGTERM that the others got. */
+	if (l->ph == PH_DRAIN && !l->writer.term_sent)
+		proc_signal(l, &l->writer, SIGTERM);
+}
+
+/* ------------------------------------------------------------------ shutdown */
+
+/* Remove our mount if it is still there. */
+static void unmount_final(struct loop *l)
+{
+	char err[FT_ERRBUF_SIZE];
+	int lazy = 0;
+	int r = ft_kernel_unmount(l->p->k, &lazy, err);
+	if (r < 0) {
+		EVENT(l, "unmount", 0, "unmount failed: %s", err);
+		fprintf(stderr, "fusedump: %s\n", err);
+		l->failed = 1;
+	} else if (r > 0) {
+		EVENT(l, "unmount", 0, "unmounted %s%s", l->p->k->mountpoint,
+		      lazy ? " lazily (it was busy)" : "");
+	}
+}
+
+static void close_dev(struct loop *l)
+{
+	if (!l->dev_open)
+		return;
+	ft_kernel_close(l->p->k);
+	l->dev_open = 0;
+	l->pending = 0; /* a request still waiting for the socket died with the connection */
+}
+
+static void close_sock(struct loop *l)
+{
+	if (!l->sock_open)
+		return;
+	close(l->p->sock_fd);
+	l->p->sock_fd = -1;
+	l->sock_open = 0;
+}
+
+/* The kernel side ended: the filesystem was unmounted (or the connection aborted). The
+ * daemon cannot learn that from a socket, so it gets SIGTERM, which libfuse daemons take
+ * as the end of their loop. */
+static void kernel_gone(struct loop *l, const char *why)
+{
+	EVENT(l, "kernel", 0, "%s", why);
+	close_dev(l);
+	unmount_final(l);
+	if (l->sock_open && proc_signal(l, daemon_proc(l), SIGTERM)) {
+		l->ph = PH_DRAIN;
+		l->deadline = now_mono() + DRAIN_NS;
+	} else {
+		/* Nobody to signal: the daemon went to the background and never wrote, so its
+		 * pid is unknown. The end of file on its socket is all it can be told. */
+		close_sock(l);
+		l->ph = PH_REAP;
+		l->deadline = now_mono() + REAP_NS;
+		l->esc = 1;
+	}
+}
+
+/* The daemon closed the socket while the filesystem was still there: it died. Close
+ * /dev/fuse first, so that requests in flight fail with ENOTCONN (as when a daemon dies
+ * without a proxy), then remove the mount. */
+static void daemon_gone(struct loop *l, const char *why)
+{
+	EVENT(l, "daemon", 0, "%s", why);
+	l->daemon_died = 1;
+	close_sock(l);
+	close_dev(l);
+	unmount_final(l);
+	l->ph = PH_REAP;
+	l->deadline = now_mono() + ESCALATE_NS;
+	l->esc = 0;
+}
+
+/* SIGINT, SIGTERM, SIGHUP, -c, or a failed output: unmount and let the daemon end. */
+static void stop(struct loop *l, const char *why)
+{
+	l->stops++;
+	switch (l->ph) {
+	case PH_RUN: {
+		char err[FT_ERRBUF_SIZE];
+		int lazy = 0;
+		EVENT(l, "stop", 0, "%s: unmounting %s", why, l->p->k->mountpoint);
+		int r = ft_kernel_unmount(l->p->k, &lazy, err);
+		if (r < 0) {
+			EVENT(l, "unmount", 0, "unmount failed: %s; closing /dev/fuse", err);
+			fprintf(stderr, "fusedump: %s\n", err);
+			l->failed = 1;
+			close_dev(l);
+			kernel_gone(l, "closed /dev/fuse");
+			return;
+		}
+		if (r > 0)
+			EVENT(l, "unmount", 0, "unmounted %s%s", l->p->k->mountpoint,
+			      lazy ? " lazily (busy: serving until its last user lets go; "
+				     "signal again to close /dev/fuse)" : "");
+		l->ph = PH_UNMOUNTING;
+		break;
+	}
+	case PH_UNMOUNTING:
+		EVENT(l, "stop", 0, "%s again: closing /dev/fuse", why);
+		close_dev(l);
+		kernel_gone(l, "closed /dev/fuse: requests in flight fail with ENOTCONN");
+		break;
+	case PH_DRAIN:
+	case PH_REAP:
+		l->deadline = now_mono(); /* hurry up the escalation */
+		break;
+	case PH_DONE:
+		break;
+	}
+}
+
+/* ------------------------------------------------------------------ messages */
+
+/* Decode one message into l->m, count it and print it. Returns 0, or -1 when it could not
+ * be decoded (out of memory; it is still forwarded). */
+static int feed(struct loop *l, enum fp_origin from, const uint8_t *buf, size_t len, int count)
+{
+	if (fp_session_feed(l->s, &l->m, from, buf, len, now_real()) < 0) {
+		EVENT(l, "error", 0, "out of memory while decoding a %zu-byte message", len);
+		return -1;
+	}
+	if (count)
+		fd_stats_msg(l->p->stats, &l->m, from, len);
+	uint64_t max = l->p->count;
+	if (!max || l->printed < max) {
+		fd_out_msg(l->p->out, &l->m);
+		if (++l->printed == max && !l->stop_why)
+			l->stop_why = "-c count reached";
+	}
+	return 0;
+}
+
+/* The socket refused a request for good: answer it with -EIO so that the caller never
+ * hangs (unless it takes no reply), and say so. */
+static void fail_request(struct loop *l, const uint8_t *buf, size_t len, int err)
+{
+	l->p->stats->send_failed++;
+	if (len < 16) {
+		EVENT(l, "send_failed", 0, "a %zu-byte request could not be sent to the daemon: %s",
+		      len, strerror(err));
+		return;
+	}
+	uint32_t opcode = (uint32_t)fp_load_le(buf + 4, 4);
+	uint64_t unique = fp_load_le(buf + 8, 8);
+	char nb[32];
+	const char *name = opname(opcode, nb, sizeof(nb));
+	const struct fp_op *op = fp_op_get(opcode);
+	if (op && (op->flags & FP_OP_NOREPLY)) {
+		EVENT(l, "send_failed", unique,
+		      "%s #%" PRIu64 " not delivered to the daemon: %s; dropped (it takes no reply)",
+		      name, unique, strerror(err));
+		return;
+	}
+	EVENT(l, "send_failed", unique,
+	      "%s #%" PRIu64 " (%zu bytes): send to the daemon failed: %s; answering -EIO", name,
+	      unique, len, strerror(err));
+	/* fuse_out_header { u32 len = 16; s32 error = -EIO; u64 unique } */
+	uint8_t r[16];
+	uint32_t rlen = 16;
+	int32_t e = -EIO;
+	memcpy(r, &rlen, 4);
+	memcpy(r + 4, &e, 4);
+	memcpy(r + 8, &unique, 8);
+	feed(l, FP_FROM_DAEMON, r, sizeof(r), 0);
+	if (ft_chan_send(&l->dev, r, sizeof(r)) < 0)
+		EVENT(l, "write_failed", unique, "#%" PRIu64 ": the kernel refused the -EIO reply: %s",
+		      unique, strerror(errno));
+}
+
+/* Send a request to the daemon; keep it pending when the socket is full. */
+static void send_request(struct loop *l, const struct ft_rx *rx)
+{
+	if (ft_chan_send(&l->sock, rx->buf, rx->len) == 0) {
+		l->pending = 0;
+		return;
+	}
+	if (errno == EAGAIN) {
+		l->pending = 1;
+		l->pend = *rx;
+		return;
+	}
+	l->pending = 0;
+	fail_request(l, rx->buf, rx->len, errno);
+}
+
+static void kernel_msg(struct loop *l, struct ft_rx *rx)
+{
+	feed(l, FP_FROM_KERNEL, rx->buf, rx->len, 1);
+	uint64_t cleared = fd_rewrite_init_in(rx->buf, rx->len);
+	if (cleared) {
+		struct fp_sbuf names = {0};
+		fp_sbuf_flags(&names, fp_sym_init_flags, cleared);
+		l->p->stats->init_edits++;
+		EVENT(l, "init_rewrite", fp_load_le(rx->buf + 8, 8),
+		      "INIT #%" PRIu64 ": cleared %s in the request to the daemon (cannot cross a socket)",
+		      fp_load_le(rx->buf + 8, 8), names.s ? names.s : "?");
+		fp_sbuf_free(&names);
+	}
+	if (!l->sock_open) {
+		fail_request(l, rx->buf, rx->len, EPIPE);
+		return;
+	}
+	send_request(l, rx);
+}
+
+static void daemon_msg(struct loop *l, struct ft_rx *rx)
+{
+	track_writer(l, rx->pid);
+	int decoded = feed(l, FP_FROM_DAEMON, rx->buf, rx->len, 1) == 0;
+	struct fd_stats *st = l->p->stats;
+	if (rx->flags & FT_RX_REASSEMBLED)
+		st->reassembled++;
+	if (rx->flags & FT_RX_TRUNCATED)
+		EVENT(l, "truncated", 0,
+		      "a message from the daemon did not fit in %zu bytes: forwarded cut", rx->len);
+	else if (rx->flags & FT_RX_LEN_MISMATCH)
+		EVENT(l, "len_mismatch", 0,
+		      "a message from the daemon says %u bytes in its header but is %zu: forwarded "
+		      "as is (the kernel refuses it)",
+		      rx->len >= 4 ? (uint32_t)fp_load_le(rx->buf, 4) : 0, rx->len);
+	if (!l->dev_open) {
+		st->undelivered++;
+		return;
+	}
+	const struct fp_msg *m = &l->m;
+	uint64_t unique = m->h.unique;
+	if (decoded && m->dir == FP_REPLY && m->opcode == FP_INIT && m->h.error == 0) {
+		struct fd_clamp cl;
+		uint64_t cleared = fd_rewrite_init_out(rx->buf, rx->len, l->p->limit, &cl);
+		if (cleared) {
+			struct fp_sbuf names = {0};
+			fp_sbuf_flags(&names, fp_sym_init_flags, cleared);
+			st->init_edits++;
+			EVENT(l, "init_rewrite", unique,
+			      "INIT #%" PRIu64 ": cleared %s in the reply to the kernel (cannot cross a socket)",
+			      unique, names.s ? names.s : "?");
+			fp_sbuf_free(&names);
+		}
+		if (cl.max_write_was)
+			EVENT(l, "init_clamp", unique,
+			      "INIT #%" PRIu64 ": max_write %u -> %u in the reply to the kernel (the proxy "
+			      "carries messages of at most %zu bytes)",
+			      unique, cl.max_write_was, cl.max_write, l->p->limit);
+		if (cl.max_pages_was)
+			EVENT(l, "init_clamp", unique,
+			      "INIT #%" PRIu64 ": max_pages %u -> %u in the reply to the kernel (the proxy "
+			      "carries messages of at most %zu bytes)",
+			      unique, cl.max_pages_was, cl.max_pages, l->p->limit);
+	} else if (decoded && fd_rewrite_open_out(rx->buf, m)) {
+		st->init_edits++;
+		EVENT(l, "open_rewrite", unique,
+		      "#%" PRIu64 ": cleared FOPEN_PASSTHROUGH and backing_id in the reply to the kernel",
+		      unique);
+	}
+	if (ft_chan_send(&l->dev, rx->buf, rx->len) < 0) {
+		int e = errno;
+		st->write_failed++;
+		if (e == ENODEV || e == ECONNABORTED)
+			return; /* the next read of /dev/fuse reports the end */
+		EVENT(l, "write_failed", unique, "#%" PRIu64 ": the kernel refused the %s: %s%s", unique,
+		      unique ? "reply" : "notification", strerror(e),
+		      e == ENOENT ? " (nobody waits for it any more: interrupted or aborted)" :
+		      e == EINVAL ? " (malformed)" : "");
+	}
+}
+
+/* ------------------------------------------------------------------ the loop */
+
+static void on_dev(struct loop *l, short rev)
+{
+	if (l->pending) {
+		/* not read while a request waits: its bytes are in the read buffer */
+		if (rev & (POLLERR | POLLHUP))
+			kernel_gone(l, "the kernel closed the connection (unmounted or aborted)");
+		return;
+	}
+	for (int i = 0; i < BURST && l->dev_open && !l->pending; i++) {
+		struct ft_rx rx;
+		int r = ft_chan_recv(&l->dev, &rx);
+		if (r == FT_RECV_AGAIN)
+			return;
+		if (r == FT_RECV_EOF) {
+			kernel_gone(l, "the kernel closed the connection (read /dev/fuse: ENODEV: "
+				       "unmounted or aborted)");
+			return;
+		}
+		if (r == FT_RECV_ERR) {
+			int e = errno;
+			fprintf(stderr, "fusedump: read /dev/fuse: %s%s\n", strerror(e),
+				e == EINVAL ? " (buffer smaller than the kernel's max_write + 80)" : "");
+			l->failed = 1;
+			close_dev(l);
+			kernel_gone(l, "read /dev/fuse failed: closed it");
+			return;
+		}
+		kernel_msg(l, &rx);
+	}
+}
+
+static void on_sock(struct loop *l)
+{
+	for (int i = 0; i < BURST && l->sock_open; i++) {
+		struct ft_rx rx;
+		int r = ft_chan_recv(&l->sock, &rx);
+		if (r == FT_RECV_AGAIN)
+			return;
+		if (r == FT_RECV_MSG) {
+			daemon_msg(l, &rx);
+			continue;
+		}
+		const char *why = r == FT_RECV_EOF ? "end of file" : strerror(errno);
+		if (l->ph == PH_DRAIN) {
+			EVENT(l, "daemon", 0, "the daemon closed the socket (%s)", why);
+			close_sock(l);
+			l->ph = PH_REAP;
+			l->deadline = now_mono() + REAP_NS;
+			l->esc = 1;
+		} else {
+			char msg[160];
+			snprintf(msg, sizeof(msg),
+				 "the daemon closed the socket (%s) while the filesystem was mounted", why);
+			daemon_gone(l, msg);
+		}
+		return;
+	}
+}
+
+static void on_signals(struct loop *l)
+{
+	struct signalfd_siginfo si;
+	while (read(l->p->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGCHLD) {
+			reap(l);
+			continue;
+		}
+		char why[32];
+		snprintf(why, sizeof(why), "SIG%s", sigabbrev_np((int)si.ssi_signo));
+		stop(l, why);
+	}
+}
+
+static int all_done(const struct loop *l)
+{
+	return l->child.done && (!l->writer.pid || l->writer.done);
+}
+
+/* Deadlines and deferred stops. */
+static void step(struct loop *l)
+{
+	if (l->stop_why) {
+		const char *why = l->stop_why;
+		l->stop_why = NULL;
+		if (l->ph == PH_RUN)
+			stop(l, why);
+	}
+	uint64_t now = now_mono();
+	if (l->ph == PH_DRAIN && now >= l->deadline) {
+		EVENT(l, "daemon", 0, "the daemon still has the socket open: closing it");
+		close_sock(l);
+		l->ph = PH_REAP;
+		l->deadline = now + REAP_NS;
+		l->esc = 1;
+	}
+	if (l->ph != PH_REAP)
+		return;
+	if (all_done(l)) {
+		l->ph = PH_DONE;
+		return;
+	}
+	if (now < l->deadline)
+		return;
+	struct proc *procs[2] = {&l->child, &l->writer};
+	if (l->esc < 2) {
+		int sig = l->esc == 0 ? SIGTERM : SIGKILL;
+		for (int i = 0; i < 2; i++)
+			if (!(i == 1 && l->writer.pid == l->child.pid))
+				proc_signal(l, procs[i], sig);
+		l->esc++;
+		l->deadline = now + ESCALATE_NS;
+		return;
+	}
+	for (int i = 0; i < 2; i++)
+		if (procs[i]->pid && !procs[i]->done)
+			EVENT(l, "exit", 0, "daemon pid %d is still there after SIGKILL; giving up",
+			      (int)procs[i]->pid);
+	l->failed = 1;
+	l->ph = PH_DONE;
+}
+
+static int exit_status(const struct loop *l)
+{
+	const struct proc *d = l->writer.pid ? &l->writer : &l->child;
+	int code;
+	if (l->daemon_died) {
+		if (d->reaped && WIFEXITED(d->status) && WEXITSTATUS(d->status))
+			code = WEXITSTATUS(d->status);
+		else if (d->reaped && WIFSIGNALED(d->status))
+			code = 128 + WTERMSIG(d->status);
+		else
+			code = 1;
+		char sb[64];
+		fprintf(stderr, "fusedump: the daemon (pid %d) went away while mounted: %s\n",
+			(int)d->pid, d->reaped ? ft_status_str(d->status, sb, sizeof(sb)) : "status unknown");
+		return code;
+	}
+	/* Once the kernel has ended the session, the daemon only ends because we told it to:
+	 * with SIGTERM, which libfuse keeps as the session's error (its daemons then exit 1;
+	 * with a real /dev/fuse they would have read ENODEV and exited 0), or with the end of
+	 * file on its socket ("short read", 1 again). So any exit is the clean end; a crash,
+	 * or having to use SIGKILL, is not. */
+	if (d->kill_sent)
+		code = 1;
+	else if (!d->reaped || WIFEXITED(d->status))
+		code = 0;
+	else if (WTERMSIG(d->status) == SIGTERM)
+		code = 0;
+	else
+		code = 128 + WTERMSIG(d->status);
+	if (code == 0 && (l->failed || l->out_failed))
+		code = 1;
+	return code;
+}
+
+int fd_proxy_run(struct fd_proxy *p)
+{
+	struct loop l;
+	memset(&l, 0, sizeof(l));
+	l.p = p;
+	l.dev_open = l.sock_open = 1;
+	proc_set(&l.child, p->child);
+	l.writer.pidfd = -1;
+	fp_msg_init(&l.m);
+	l.s = fp_session_new();
+	if (!l.s || ft_chan_init(&l.dev, p->k->fd, FT_CHAN_DEV, FT_MSG_MAX) < 0 ||
+	    ft_chan_init(&l.sock, p->sock_fd, FT_CHAN_SOCK, FT_MSG_MAX) < 0) {
+		fprintf(stderr, "fusedump: setting up the channels: %s\n", strerror(errno));
+		l.failed = 1;
+		close_sock(&l);
+		close_dev(&l);
+		unmount_final(&l);
+		/* the daemon sees EOF and ends; wait for it like any other end */
+		l.ph = PH_REAP;
+		l.deadline = now_mono() + ESCALATE_NS;
+	}
+
+	while (l.ph != PH_DONE) {
+		if (fd_out_flush(p->out) < 0 && !l.out_failed) {
+			l.out_failed = 1;
+			fprintf(stderr, "fusedump: %s: %s; unmounting\n", p->out->name,
+				strerror(p->out->err));
+			if (l.ph == PH_RUN)
+				stop(&l, "output failed");
+		}
+		struct pollfd pf[5];
+		int n = 0, idev = -1, isock = -1, ichild = -1, iwriter = -1;
+		if (l.dev_open && (l.ph == PH_RUN || l.ph == PH_UNMOUNTING)) {
+			idev = n;
+			pf[n++] = (struct pollfd){p->k->fd, l.pending ? 0 : POLLIN, 0};
+		}
+		if (l.sock_open) {
+			isock = n;
+			pf[n++] = (struct pollfd){p->sock_fd, (short)(POLLIN | (l.pending ? POLLOUT : 0)), 0};
+		}
+		int isig = n;
+		pf[n++] = (struct pollfd){p->sigfd, POLLIN, 0};
+		if (l.ph == PH_REAP && !l.child.done && l.child.pidfd >= 0) {
+			ichild = n;
+			pf[n++] = (struct pollfd){l.child.pidfd, POLLIN, 0};
+		}
+		if (l.ph == PH_REAP && l.writer.pid && !l.writer.done && l.writer.pidfd >= 0 &&
+		    l.writer.pid != l.child.pid) {
+			iwriter = n;
+			pf[n++] = (struct pollfd){l.writer.pidfd, POLLIN, 0};
+		}
+		int timeout = -1;
+		if (l.deadline && (l.ph == PH_DRAIN || l.ph == PH_REAP)) {
+			uint64_t now = now_mono();
+			timeout = now >= l.deadline ? 0 : (int)((l.deadline - now) / 1000000u + 1);
+		}
+		if (poll(pf, (nfds_t)n, timeout) < 0) {
+			if (errno == EINTR)
+				continue;
+			fprintf(stderr, "fusedump: poll: %s\n", strerror(errno));
+			l.failed = 1;
+			break;
+		}
+		/* the socket first: a writer's message is seen before its SIGCHLD */
+		if (isock >= 0 && l.sock_open) {
+			if (pf[isock].revents & (POLLIN | POLLHUP | POLLERR))
+				on_sock(&l);
+			if (l.sock_open && l.pending && (pf[isock].revents & POLLOUT))
+				send_request(&l, &l.pend);
+		}
+		if (idev >= 0 && l.dev_open && pf[idev].revents)
+			on_dev(&l, pf[idev].revents);
+		if (pf[isig].revents & POLLIN)
+			on_signals(&l);
+		if (ichild >= 0 && (pf[ichild].revents & POLLIN))
+			proc_check(&l, &l.child);
+		if (iwriter >= 0 && (pf[iwriter].revents & POLLIN))
+			proc_check(&l, &l.writer);
+		step(&l);
+	}
+
+	/* Whatever happened, no mount is left behind. */
+	close_sock(&l);
+	close_dev(&l);
+	if (p->k->mounted)
+		unmount_final(&l);
+	int code = exit_status(&l);
+	fd_out_flush(p->out);
+	proc_close(&l.child);
+	proc_close(&l.writer);
+	ft_chan_free(&l.dev);
+	ft_chan_free(&l.sock);
+	fp_msg_free(&l.m);
+	fp_session_free(l.s);
+	return code;
+}

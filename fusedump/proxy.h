@@ -1,0 +1,41 @@
+/* The proxy loop: forwards every message between /dev/fuse and the daemon's socket,
+ * decodes and prints each once, and takes both sides down cleanly at the end. */
+#ifndef FUSEDUMP_PROXY_H
+#define FUSEDUMP_PROXY_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "fusetransport/kernel.h"
+#include "out.h"
+#include "stats.h"
+
+struct fd_proxy {
+	struct fd_out *out;
+	struct fd_stats *stats;
+	struct ft_kernel *k;  /* mounted; closed and unmounted by the loop */
+	int sock_fd;          /* our end of the daemon's socketpair; closed by the loop */
+	int sigfd;            /* signalfd for SIGINT, SIGTERM, SIGHUP, SIGCHLD (blocked) */
+	pid_t child;          /* the spawned daemon */
+	size_t limit;         /* largest message the proxy can carry either way */
+	uint64_t count;       /* -c: stop after this many message lines; 0: no limit */
+};
+
+/*
+ * Run until both sides are gone:
+ *  - the filesystem is unmounted (ENODEV on /dev/fuse): the daemon, which cannot get
+ *    ENODEV from a socket, is sent SIGTERM (to the pid that wrote the socket last, known
+ *    from SCM_CREDENTIALS), then its socket is closed and it is waited for;
+ *  - the daemon closes the socket (it died): /dev/fuse is closed, which fails requests in
+ *    flight with ENOTCONN, the mount is removed (lazily if busy);
+ *  - SIGINT, SIGTERM, SIGHUP or -c: unmount (lazily if busy) and go on until the kernel
+ *    lets go; a second signal closes /dev/fuse at once.
+ * Expects the caller to have made itself a child subreaper, so that a daemon that goes to
+ * the background stays our child. Returns fusedump's exit status: after the kernel let
+ * go, 0 when the daemon then exits (it only ends because we told it to), 128+signal when
+ * it crashes, 1 when it had to be killed; when the daemon died first, its exit code,
+ * 128+signal, or 1.
+ */
+int fd_proxy_run(struct fd_proxy *p);
+
+#endif
