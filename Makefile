@@ -3,7 +3,7 @@
 #   make deps     install the Debian packages the build needs (scripts/deps.sh)
 #   make build    configure and build into build/
 #   make test     build/ + ctest, build-asan/ + ctest, build-fuzz/ + every fuzzer
-#   make demo     build, then decode a recorded session
+#   make demo     build, then trace a sample filesystem live (scripts/demo.sh)
 #   make clean    remove the build directories
 #
 # Overrides: FUZZ_SECONDS=60 (per harness), FUZZ_TIMEOUT=25 (per input),
@@ -104,7 +104,7 @@ test: deps test-unit test-asan test-fuzz
 	echo "make test: PASSED: $${n_unit:-0} unit tests ($(BUILD_DIR)), $${n_asan:-0} under ASan+UBSan ($(ASAN_DIR)), $$n_fuzz fuzz harnesses x $(FUZZ_SECONDS)s without findings ($(FUZZ_DIR))"
 
 demo: build
-	$(BUILD_DIR)/tests/tools/hexdecode tests/data/hello_ll.hex
+	bash scripts/demo.sh $(BUILD_DIR)
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(FUZZ_DIR)
