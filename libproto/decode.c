@@ -245,8 +245,13 @@ static void dec_body(struct dec *d, const struct fp_field *root, const struct fp
 				    d->m->op ? d->m->op->name : "message");
 	}
 	c->end = msg_end;
-	if (ext_len && c->err == FP_OK)
+	if (ext_len && c->err == FP_OK) {
 		dec_ext(d, 1);
+		/* decoded all the same, so that nothing is lost */
+		if (d->m->op && !(d->m->op->flags & FP_OP_EXT))
+			fp_cur_fail(c, FP_INVALID, 36, "total_extlen %u on %s, which takes no extension",
+				    d->m->h.total_extlen, d->m->op->name);
+	}
 	close_val(d, b);
 }
 

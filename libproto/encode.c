@@ -54,7 +54,7 @@ static uint32_t layout(struct enc *e, uint32_t i, uint32_t pos, uint32_t rec)
 		nchild++;
 	}
 	v->len = cpos - pos;
-	if (k == FP_K_ARRAY || k == FP_K_EXT)
+	if ((k == FP_K_ARRAY || k == FP_K_EXT) && !(v->vflags & FP_V_ELEM))
 		v->u = nchild;
 	/* lengths and counts held by siblings */
 	if (v->st) {

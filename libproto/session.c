@@ -529,7 +529,14 @@ int fp_session_feed(struct fp_session *s, struct fp_msg *m, enum fp_origin from,
 	if (unique & FP_INT_REQ_BIT) {
 		m->link = unique & ~(uint64_t)FP_INT_REQ_BIT;
 		m->linked = hm_find(&s->pending, m->link, NULL, NULL) != NULL;
-		return r;
+		if (!m->linked && m->status == FP_OK) { /* the kernel answers it with ENOENT */
+			m->status = FP_INVALID;
+			m->bad_off = 8;
+			snprintf(m->reason, sizeof(m->reason),
+				 "reply to the INTERRUPT of unique %llu, which is not in flight",
+				 (unsigned long long)m->link);
+		}
+		return (int)m->status;
 	}
 	if (!p) {
 		if (m->status == FP_OK) {

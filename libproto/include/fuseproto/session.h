@@ -31,7 +31,7 @@ void fp_session_free(struct fp_session *s);
  * reply with its request (latency, opcode, layout), learn names from entry replies, apply
  * RENAME, UNLINK, RMDIR, FORGET, take the version from INIT, link INTERRUPT and
  * NOTIFY_REPLY. Fills m's path, latency and link. A reply to a unique that is not in
- * flight is marked invalid. Returns what fp_decode returns. */
+ * flight, or to the INTERRUPT of one, is marked invalid (the kernel refuses both). Returns what fp_decode returns. */
 int fp_session_feed(struct fp_session *s, struct fp_msg *m, enum fp_origin from,
 		    const uint8_t *buf, size_t len, uint64_t ts_ns);
 

@@ -1,0 +1,457 @@
+/* libFuzzer harness for libproto: decode one message (or a whole conversation through a
+ * session), format it every way, and check that a valid message re-encodes to its bytes.
+ *
+ * Input layout:
+ *   byte 0, the selector:
+ *     bit 0     origin: 0 kernel (requests), 1 daemon (replies, notifications)
+ *     bits 1-3  the connection, an index into conns[] below
+ *     bit 4     session mode (below)
+ *     bit 5     replies: the request's `arg` (GETXATTR/LISTXATTR size) is nonzero
+ *   single-message mode:
+ *     daemon origin: byte 1 is the opcode of the request answered (0: none, 255:
+ *     CUSE_INIT); the message follows. Kernel origin: the message starts at byte 1.
+ *   session mode: records up to the end, each [flags][message]: flags bit 0 is the
+ *     origin, bit 1 steps the clock back instead of forward; the message is as long as
+ *     its header's len says when that fits (at least 16 bytes), else the rest. Every
+ *     record goes through a fresh session and through one that persists across inputs.
+ *
+ * A finding is a sanitizer report or an abort(): a valid message that does not re-encode
+ * to its bytes (with and without FP_ENC_FIXUP), a text line with a byte that is not
+ * printable ASCII, or JSON that is not well formed, not valid UTF-8 or with a key twice in
+ * an object. FP_FUZZ_SKIP_KNOWN=1 in the environment skips the checks that found these
+ * bugs, so that a library which still has them can be fuzzed for new ones:
+ *   - JSON: bytes that are not UTF-8 passed through raw; repeated keys ("unused");
+ *   - fp_encode into a buffer shorter than the message leaves unwritten the bytes of an
+ *     integer field that straddles the end of the buffer;
+ *   - a counted name (NOTIFY_INVAL_ENTRY, NOTIFY_DELETE) with a NUL inside decodes as
+ *     valid, but fp_encode refuses it (-1).
+ * tests/tools/mkcorpus.c writes the seeds (tests/fuzz/corpus/fuzz_decode/). */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fuseproto/abi.h"
+#include "fuseproto/format.h"
+#include "fuseproto/msg.h"
+#include "fuseproto/session.h"
+
+#define SEL_DAEMON  0x01u
+#define SEL_SESSION 0x10u
+#define SEL_ARG     0x20u
+
+#define NO_XATTR_EXT (UINT64_MAX & ~FP_SETXATTR_EXT)
+
+/* Selector bits 1-3 (mkcorpus.c has the same table). */
+static const struct fp_conn conns[8] = {
+	{7, 45, UINT64_MAX},   {7, 45, NO_XATTR_EXT}, {7, 31, UINT64_MAX}, {7, 31, NO_XATTR_EXT},
+	{7, 22, NO_XATTR_EXT}, {7, 8, NO_XATTR_EXT},  {7, 7, NO_XATTR_EXT}, {7, 7, UINT64_MAX},
+};
+
+static int strict = -1;
+
+/* The checkers' own branches are not the library's coverage: keep them out of it. */
+#if defined(__clang__) && __clang_major__ >= 13
+#define NO_COV __attribute__((no_sanitize("coverage")))
+#else
+#define NO_COV
+#endif
+
+#define CHECK(cond, ...)                                              \
+	do {                                                              \
+		if (!(cond)) {                                                \
+			fprintf(stderr, "fuzz_decode: " __VA_ARGS__);             \
+			fprintf(stderr, "\n");                                    \
+			abort();                                                  \
+		}                                                             \
+	} while (0)
+
+/* ---- JSON well-formedness (and, strictly, UTF-8 and unique keys) --------------------- */
+
+struct js {
+	const unsigned char *s;
+	size_t i, n;
+	int depth, strict;
+	const char *err;
+};
+
+NO_COV static int js_fail(struct js *j, const char *why)
+{
+	if (!j->err)
+		j->err = why;
+	return 0;
+}
+
+NO_COV static void js_ws(struct js *j)
+{
+	while (j->i < j->n && (j->s[j->i] == ' ' || j->s[j->i] == '\n' || j->s[j->i] == '\t' ||
+			       j->s[j->i] == '\r'))
+		j->i++;
+}
+
+NO_COV static int js_utf8(struct js *j)
+{
+	const unsigned char *p = j->s + j->i;
+	size_t left = j->n - j->i;
+	unsigned c = p[0], need, lo = 0x80, hi = 0xbf;
+	if (c >= 0xc2 && c <= 0xdf)
+		need = 1;
+	else if (c >= 0xe0 && c <= 0xef)
+		need = 2, lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
+	else if (c >= 0xf0 && c <= 0xf4)
+		need = 3, lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
+	else
+		return js_fail(j, "invalid UTF-8 lead byte");
+	if (left <= need || p[1] < lo || p[1] > hi)
+		return js_fail(j, "invalid UTF-8 sequence");
+	for (unsigned k = 2; k <= need; k++)
+		if ((p[k] & 0xc0) != 0x80)
+			return js_fail(j, "invalid UTF-8 continuation");
+	j->i += need + 1;
+	return 1;
+}
+
+NO_COV static int js_string(struct js *j)
+{
+	if (j->i >= j->n || j->s[j->i] != '"')
+		return js_fail(j, "expected a string");
+	for (j->i++; j->i < j->n;) {
+		unsigned char c = j->s[j->i];
+		if (c == '"') {
+			j->i++;
+			return 1;
+		}
+		if (c < 0x20)
+			return js_fail(j, "raw control character in a string");
+		if (c == '\\') {
+			if (++j->i >= j->n)
+				break;
+			c = j->s[j->i];
+			if (c == 'u') {
+				for (int k = 1; k <= 4; k++) {
+					unsigned char h = j->i + k < j->n ? j->s[j->i + k] : 0;
+					if (!((h >= '0' && h <= '9') || (h >= 'a' && h <= 'f') || (h >= 'A' && h <= 'F')))
+						return js_fail(j, "bad \\u escape");
+				}
+				j->i += 5;
+			} else if (c && strchr("\"\\/bfnrt", c)) {
+				j->i++;
+			} else {
+				return js_fail(j, "bad escape");
+			}
+		} else if (c >= 0x80 && j->strict) {
+			if (!js_utf8(j))
+				return 0;
+		} else {
+			j->i++;
+		}
+	}
+	return js_fail(j, "unterminated string");
+}
+
+NO_COV static int js_digits(struct js *j)
+{
+	size_t st = j->i;
+	while (j->i < j->n && j->s[j->i] >= '0' && j->s[j->i] <= '9')
+		j->i++;
+	return j->i > st;
+}
+
+NO_COV static int js_number(struct js *j)
+{
+	if (j->i < j->n && j->s[j->i] == '-')
+		j->i++;
+	if (j->i < j->n && j->s[j->i] == '0')
+		j->i++;
+	else if (!js_digits(j))
+		return js_fail(j, "bad number");
+	if (j->i < j->n && j->s[j->i] == '.') {
+		j->i++;
+		if (!js_digits(j))
+			return js_fail(j, "bad fraction");
+	}
+	return 1;
+}
+
+static int js_value(struct js *j);
+
+NO_COV static int js_container(struct js *j, char close, int object)
+{
+	size_t keys[128][2];
+	unsigned nk = 0;
+	j->i++;
+	js_ws(j);
+	if (j->i < j->n && j->s[j->i] == close) {
+		j->i++;
+		return 1;
+	}
+	for (;;) {
+		if (object) {
+			js_ws(j);
+			size_t k0 = j->i;
+			if (!js_string(j))
+				return 0;
+			for (unsigned k = 0; j->strict && k < nk; k++)
+				if (keys[k][1] == j->i - k0 && !memcmp(j->s + keys[k][0], j->s + k0, j->i - k0))
+					return js_fail(j, "duplicate key");
+			if (nk < 128) {
+				keys[nk][0] = k0;
+				keys[nk++][1] = j->i - k0;
+			}
+			js_ws(j);
+			if (j->i >= j->n || j->s[j->i] != ':')
+				return js_fail(j, "expected ':'");
+			j->i++;
+		}
+		if (!js_value(j))
+			return 0;
+		js_ws(j);
+		if (j->i < j->n && j->s[j->i] == ',') {
+			j->i++;
+			continue;
+		}
+		if (j->i < j->n && j->s[j->i] == close) {
+			j->i++;
+			return 1;
+		}
+		return js_fail(j, "expected ',' or the end of a container");
+	}
+}
+
+NO_COV static int js_value(struct js *j)
+{
+	js_ws(j);
+	if (j->i >= j->n)
+		return js_fail(j, "expected a value");
+	if (++j->depth > 200)
+		return js_fail(j, "nested too deeply");
+	int r;
+	unsigned char c = j->s[j->i];
+	if (c == '{')
+		r = js_container(j, '}', 1);
+	else if (c == '[')
+		r = js_container(j, ']', 0);
+	else if (c == '"')
+		r = js_string(j);
+	else if (c == '-' || (c >= '0' && c <= '9'))
+		r = js_number(j);
+	else if (j->n - j->i >= 4 && !memcmp(j->s + j->i, "null", 4))
+		r = 1, j->i += 4;
+	else
+		r = js_fail(j, "unexpected character");
+	j->depth--;
+	return r;
+}
+
+NO_COV static void check_json(const struct fp_sbuf *b)
+{
+	struct js j = {(const unsigned char *)b->s, 0, b->len, 0, strict, NULL};
+	int ok = b->len && b->s[0] == '{' && js_value(&j);
+	js_ws(&j);
+	CHECK(ok && j.i == b->len, "bad JSON (%s at %zu): %s", j.err ? j.err : "trailing text", j.i,
+	      b->s);
+}
+
+NO_COV static void check_text(const struct fp_sbuf *b)
+{
+	for (size_t i = 0; i < b->len; i++)
+		CHECK(b->s[i] >= 0x20 && b->s[i] <= 0x7e, "byte 0x%02x at %zu of the text line: %s",
+		      (unsigned char)b->s[i], i, b->s);
+	CHECK(strlen(b->s) == b->len, "NUL inside the text line");
+}
+
+/* ---- one decoded message ------------------------------------------------------------ */
+
+static struct fp_sbuf sb;
+
+/* Whether a decoded STR holds a NUL before its end (a known bug: see the top). */
+NO_COV static int str_with_nul(const struct fp_msg *m)
+{
+	for (uint32_t i = 0; i < m->nv; i++)
+		if (m->v[i].f->kind == FP_K_STR && m->v[i].len > 1 && m->v[i].p &&
+		    memchr(m->v[i].p, 0, m->v[i].len - 1))
+			return 1;
+	return 0;
+}
+
+/* How much of a decoded message check_msg() formats: everything (single messages); the
+ * text and JSON lines at default verbosity (session mode, where the session's additions to
+ * them are what is new); nothing (the persistent session: re-encoding only). */
+enum depth { ALL, LINES, ENCODE };
+
+static void check_msg(struct fp_msg *m, const uint8_t *buf, size_t len, enum depth depth)
+{
+	static const unsigned tflags[] = {0, FP_FMT_VERBOSE, FP_FMT_TIME | FP_FMT_VERBOSE};
+	if (depth == ENCODE)
+		goto encode;
+	for (unsigned k = 0; k < (depth == ALL ? 3u : 1u); k++) {
+		fp_sbuf_clear(&sb);
+		fp_format_text(&sb, m, tflags[k]);
+		if (!sb.oom && sb.s)
+			check_text(&sb);
+	}
+	for (unsigned k = 0; k < (depth == ALL ? 2u : 1u); k++) {
+		fp_sbuf_clear(&sb);
+		fp_format_json(&sb, m, k ? FP_FMT_VERBOSE : 0);
+		if (!sb.oom && sb.s)
+			check_json(&sb);
+	}
+	for (uint32_t i = 0; depth == ALL && i < m->nv; i++) {
+		fp_sbuf_clear(&sb);
+		fp_format_value(&sb, m, (long)i, i & 1 ? FP_FMT_VERBOSE : 0);
+	}
+	if (m->nv) {
+		fp_msg_find(m, "header.unique");
+		fp_msg_find(m, "entries.0.name");
+	}
+encode:
+	if (m->status != FP_OK)
+		return;
+
+	/* valid: the bytes come back exactly, as decoded and with every length recomputed */
+	CHECK(m->h.len == len, "valid message of %zu bytes says len %u", len, m->h.len);
+	uint8_t *out = malloc(len ? len : 1);
+	if (!out)
+		return;
+	long n = fp_encode(m, out, len, 0);
+	if (n < 0 && !strict && str_with_nul(m)) {
+		free(out);
+		return;
+	}
+	CHECK(n == (long)len && !memcmp(out, buf, len), "re-encoded %ld bytes, not the %zu decoded",
+	      n, len);
+	/* a short output buffer is not written past */
+	size_t half = len / 2;
+	uint8_t *small = malloc(half ? half : 1);
+	if (small) {
+		CHECK(fp_encode(m, small, half, 0) == (long)len, "short encode length");
+		CHECK(!strict || !memcmp(small, buf, half), "short encode: not the first %zu bytes", half);
+		free(small);
+	}
+	memset(out, 0, len);
+	n = fp_encode(m, out, len, FP_ENC_FIXUP);
+	CHECK(n == (long)len && !memcmp(out, buf, len),
+	      "FP_ENC_FIXUP changed a valid message (%ld bytes, %zu decoded)", n, len);
+	free(out);
+}
+
+static void one_message(const uint8_t *p, size_t n, enum fp_origin from,
+			const struct fp_conn *conn, const struct fp_reqinfo *ri)
+{
+	/* a buffer of its own, so that a read past the message is a report */
+	uint8_t *buf = malloc(n ? n : 1);
+	if (!buf)
+		return;
+	memcpy(buf, p, n);
+	struct fp_msg m;
+	fp_msg_init(&m);
+	if (fp_decode(&m, buf, n, from, conn, ri) >= 0) {
+		CHECK(m.buflen == n, "buflen");
+		CHECK(m.status == FP_OK || m.reason[0], "a bad message without a reason");
+		CHECK(m.status == FP_OK || m.bad_off <= (m.h.len > n ? m.h.len : n) + 1,
+		      "bad_off %u beyond the message", m.bad_off);
+		check_msg(&m, buf, n, ALL);
+	}
+	fp_msg_free(&m);
+	free(buf);
+}
+
+/* ---- session mode ------------------------------------------------------------------- */
+
+static struct fp_session *persist;
+static unsigned long persist_feeds;
+
+static void feed(struct fp_session *s, struct fp_msg *m, const uint8_t *buf, size_t len,
+		 enum fp_origin from, uint64_t ts, enum depth depth)
+{
+	size_t pending = fp_session_pending(s);
+	if (fp_session_feed(s, m, from, buf, len, ts) < 0)
+		return;
+	CHECK(fp_session_pending(s) <= FP_SESSION_MAX_PENDING, "pending beyond the bound");
+	CHECK(fp_session_nodes(s) <= FP_SESSION_MAX_NODES, "nodes beyond the bound");
+	if (m->dir == FP_REPLY && m->latency_ns >= 0)
+		CHECK(fp_session_pending(s) == pending - 1, "a paired reply left its request pending");
+	if (m->path_known)
+		CHECK(m->path[0] == '/' && memchr(m->path, 0, sizeof(m->path)), "bad path");
+	char small[8], big[4096];
+	if (m->h.nodeid) {
+		const char *p = fp_session_path(s, m->h.nodeid, small, sizeof(small));
+		CHECK(!p || strlen(p) < sizeof(small), "path overflow");
+		p = fp_session_path(s, m->h.nodeid, big, sizeof(big));
+		CHECK(!p || p[0] == '/', "path without a leading slash");
+	}
+	check_msg(m, buf, len, depth);
+}
+
+static void session_mode(const uint8_t *p, size_t n)
+{
+	if (!persist || fp_session_mem(persist) > (64u << 20) || persist_feeds > 200000) {
+		fp_session_free(persist);
+		persist = fp_session_new();
+		persist_feeds = 0;
+	}
+	struct fp_session *s = fp_session_new();
+	if (!s || !persist) {
+		fp_session_free(s);
+		return;
+	}
+	struct fp_msg m, pmsg;
+	fp_msg_init(&m);
+	fp_msg_init(&pmsg);
+	uint64_t ts = 1000000;
+	while (n > 0) {
+		uint8_t flags = p[0];
+		p++, n--;
+		size_t len = n;
+		if (n >= 4) {
+			uint32_t l = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+				     (uint32_t)p[3] << 24;
+			if (l >= 16 && l <= n)
+				len = l;
+		}
+		uint8_t *buf = malloc(len ? len : 1);
+		if (!buf)
+			break;
+		memcpy(buf, p, len);
+		enum fp_origin from = flags & 1 ? FP_FROM_DAEMON : FP_FROM_KERNEL;
+		ts = flags & 2 ? ts - 500 : ts + 1000;
+		feed(s, &m, buf, len, from, ts, LINES);
+		feed(persist, &pmsg, buf, len, from, ts, ENCODE);
+		persist_feeds++;
+		free(buf);
+		p += len, n -= len;
+	}
+	fp_msg_free(&m);
+	fp_msg_free(&pmsg);
+	fp_session_free(s);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (strict < 0) {
+		const char *e = getenv("FP_FUZZ_SKIP_KNOWN");
+		strict = !(e && *e == '1');
+	}
+	if (size < 1)
+		return 0;
+	uint8_t sel = data[0];
+	data++, size--;
+	if (sel & SEL_SESSION) {
+		session_mode(data, size);
+		return 0;
+	}
+	enum fp_origin from = sel & SEL_DAEMON ? FP_FROM_DAEMON : FP_FROM_KERNEL;
+	const struct fp_conn *conn = &conns[(sel >> 1) & 7];
+	struct fp_reqinfo ri = {0, 0};
+	const struct fp_reqinfo *rip = NULL;
+	if (from == FP_FROM_DAEMON) {
+		if (size < 1)
+			return 0;
+		ri.opcode = data[0] == 255 ? FP_CUSE_INIT : data[0];
+		ri.arg = sel & SEL_ARG ? 4096 : 0;
+		rip = ri.opcode ? &ri : NULL;
+		data++, size--;
+	}
+	one_message(data, size, from, conn, rip);
+	return 0;
+}
