@@ -104,7 +104,7 @@ test: deps test-unit test-asan test-fuzz
 	@n_unit=$$($(CTEST) --test-dir $(BUILD_DIR) -N | sed -n 's/^Total Tests: //p'); \
 	n_asan=$$($(CTEST) --test-dir $(ASAN_DIR) -N | sed -n 's/^Total Tests: //p'); \
 	n_fuzz=$$(shopt -s nullglob; f=(tests/fuzz/fuzz_*.c); echo $${#f[@]}); \
-	echo "make test: PASSED: $${n_unit:-0} unit tests ($(BUILD_DIR)), $${n_asan:-0} under ASan+UBSan ($(ASAN_DIR)), $$n_fuzz fuzz harnesses x $(FUZZ_SECONDS)s without findings ($(FUZZ_DIR))"
+	echo "make test: PASSED: $${n_unit:-0} tests, unit and integration ($(BUILD_DIR)), $${n_asan:-0} under ASan+UBSan ($(ASAN_DIR)), $$n_fuzz fuzz harnesses x $(FUZZ_SECONDS)s without findings ($(FUZZ_DIR))"
 
 demo: build
 	bash scripts/demo.sh $(BUILD_DIR)
