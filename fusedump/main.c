@@ -10,7 +10,6 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "fusetransport/chan.h"
@@ -155,35 +154,8 @@ static int add_daemon_opts(struct ft_mount_opts *mo, char **argv, char *errbuf)
 			list = argv[i] + 2;
 		else
 			continue;
-		/* split like libfuse: commas, with "\," inside a value */
-		char *tok = malloc(strlen(list) + 1);
-		if (!tok)
+		if (ft_mount_opts_add_known(mo, list, errbuf) < 0)
 			return -1;
-		const char *p = list;
-		for (;;) {
-			size_t n = 0;
-			const char *start = p;
-			while (*p && *p != ',') {
-				if (*p == '\\' && p[1])
-					p++;
-				tok[n++] = *p++;
-			}
-			tok[n] = 0;
-			if (n && ft_mount_opt_known(tok)) {
-				/* re-escape nothing: pass the raw piece, as typed */
-				char *raw = strndup(start, (size_t)(p - start));
-				int r = raw ? ft_mount_opts_add(mo, raw, errbuf) : -1;
-				free(raw);
-				if (r < 0) {
-					free(tok);
-					return -1;
-				}
-			}
-			if (!*p)
-				break;
-			p++;
-		}
-		free(tok);
 	}
 	return 0;
 }
@@ -203,13 +175,6 @@ static void put_arg(struct fp_sbuf *b, const char *a)
 		fp_sbuf_quote(b, (const uint8_t *)a, n);
 }
 
-static uint64_t now_real(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* The "# fusedump ...: mounted ...; daemon pid ...: ..." line that opens a trace. */
 static void start_event(struct fd_out *out, const struct ft_kernel *k,
 			const struct ft_mount_opts *mo, char **argv, int mi, int fd, pid_t child)
@@ -227,7 +192,7 @@ static void start_event(struct fd_out *out, const struct ft_kernel *k,
 	put_arg(&mnt, k->mountpoint);
 	struct fp_sbuf src = {0};
 	put_arg(&src, mo->fsname ? mo->fsname : "fuse");
-	fd_out_event(out, now_real(), "start", 0,
+	fd_out_event(out, fd_now_real(), "start", 0,
 		     "fusedump %s: mounted %s on %s (type fuse%s%s); daemon pid %d: %s",
 		     FUSEWIRE_VERSION, src.s ? src.s : "", mnt.s ? mnt.s : "",
 		     mo->subtype ? "." : "", mo->subtype ? mo->subtype : "", (int)child,

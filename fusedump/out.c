@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "out.h"
 
@@ -46,6 +47,13 @@ void fd_out_msg(struct fd_out *o, const struct fp_msg *m)
 	else
 		fp_format_text(&o->line, m, o->fmt);
 	put_line(o);
+}
+
+uint64_t fd_now_real(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 void fd_out_event(struct fd_out *o, uint64_t ts_ns, const char *name, uint64_t unique,

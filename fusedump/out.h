@@ -27,6 +27,10 @@ int fd_out_close(struct fd_out *o);
 /* One line for a decoded message. */
 void fd_out_msg(struct fd_out *o, const struct fp_msg *m);
 
+/* The wall clock in nanoseconds since the epoch: the timestamp of event lines and of the
+ * messages the proxy records. */
+uint64_t fd_now_real(void);
+
 /* One event line: text "# <msg>", JSON {"ts":..,"dir":"event","event":NAME,
  * ["unique":N,] "msg":"..."}. unique 0: none. */
 void fd_out_event(struct fd_out *o, uint64_t ts_ns, const char *name, uint64_t unique,

@@ -83,13 +83,6 @@ struct loop {
 	unsigned nrecent;
 };
 
-static uint64_t now_real(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * SEC + (uint64_t)ts.tv_nsec;
-}
-
 static uint64_t now_mono(void)
 {
 	struct timespec ts;
@@ -97,7 +90,8 @@ static uint64_t now_mono(void)
 	return (uint64_t)ts.tv_sec * SEC + (uint64_t)ts.tv_nsec;
 }
 
-#define EVENT(l, name, unique, ...) fd_out_event((l)->p->out, now_real(), name, unique, __VA_ARGS__)
+#define EVENT(l, name, unique, ...) \
+	fd_out_event((l)->p->out, fd_now_real(), name, unique, __VA_ARGS__)
 
 static const char *opname(uint32_t opcode, char *buf, size_t n)
 {
@@ -359,7 +353,7 @@ static void stop(struct loop *l, const char *why)
  * be decoded (out of memory; it is still forwarded). */
 static int feed(struct loop *l, enum fp_origin from, const uint8_t *buf, size_t len, int count)
 {
-	if (fp_session_feed(l->s, &l->m, from, buf, len, now_real()) < 0) {
+	if (fp_session_feed(l->s, &l->m, from, buf, len, fd_now_real()) < 0) {
 		EVENT(l, "error", 0, "out of memory while decoding a %zu-byte message", len);
 		return -1;
 	}

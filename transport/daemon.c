@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,17 +14,7 @@
 
 #include "fusetransport/daemon.h"
 #include "fusetransport/kernel.h"
-
-static void seterr(char *errbuf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void seterr(char *errbuf, const char *fmt, ...)
-{
-	if (!errbuf)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(errbuf, FT_ERRBUF_SIZE, fmt, ap);
-	va_end(ap);
-}
+#include "internal.h"
 
 /* Set one buffer option, forcing it past the sysctl limit when we may. */
 static int set_buf(int fd, int force_opt, int opt, int size)
@@ -43,7 +32,7 @@ int ft_socketpair(int fds[2], size_t bufsize, size_t *maxmsg, char *errbuf)
 		bufsize = 1u << 30;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) < 0) {
 		int e = errno;
-		seterr(errbuf, "socketpair: %s", strerror(e));
+		ft_seterr(errbuf, "socketpair: %s", strerror(e));
 		errno = e;
 		return -1;
 	}
@@ -52,8 +41,8 @@ int ft_socketpair(int fds[2], size_t bufsize, size_t *maxmsg, char *errbuf)
 		if (set_buf(fds[i], SO_SNDBUFFORCE, SO_SNDBUF, (int)bufsize) < 0 ||
 		    set_buf(fds[i], SO_RCVBUFFORCE, SO_RCVBUF, (int)bufsize) < 0) {
 			int e = errno;
-			seterr(errbuf, "setsockopt(SO_SNDBUF/SO_RCVBUF, %zu): %s", bufsize,
-			       strerror(e));
+			ft_seterr(errbuf, "setsockopt(SO_SNDBUF/SO_RCVBUF, %zu): %s", bufsize,
+				  strerror(e));
 			close(fds[0]);
 			close(fds[1]);
 			errno = e;
@@ -90,7 +79,7 @@ int ft_spawn(pid_t *pid, char *const argv[], int mnt_index, int fd, unsigned fla
 	while (argv[argc])
 		argc++;
 	if (argc == 0 || mnt_index <= 0 || mnt_index >= argc || fd < 0) {
-		seterr(errbuf, "spawn: bad arguments");
+		ft_seterr(errbuf, "spawn: bad arguments");
 		errno = EINVAL;
 		return -1;
 	}
@@ -99,7 +88,7 @@ int ft_spawn(pid_t *pid, char *const argv[], int mnt_index, int fd, unsigned fla
 	snprintf(devfd, sizeof(devfd), "/dev/fd/%d", fd);
 	char **av = calloc((size_t)argc + 1, sizeof(*av));
 	if (!av) {
-		seterr(errbuf, "out of memory");
+		ft_seterr(errbuf, "out of memory");
 		return -1;
 	}
 	for (int i = 0; i < argc; i++)
@@ -111,7 +100,7 @@ int ft_spawn(pid_t *pid, char *const argv[], int mnt_index, int fd, unsigned fla
 	int ep[2];
 	if (pipe2(ep, O_CLOEXEC) < 0) {
 		int e = errno;
-		seterr(errbuf, "pipe: %s", strerror(e));
+		ft_seterr(errbuf, "pipe: %s", strerror(e));
 		free(av);
 		errno = e;
 		return -1;
@@ -119,7 +108,7 @@ int ft_spawn(pid_t *pid, char *const argv[], int mnt_index, int fd, unsigned fla
 	pid_t p = fork();
 	if (p < 0) {
 		int e = errno;
-		seterr(errbuf, "fork: %s", strerror(e));
+		ft_seterr(errbuf, "fork: %s", strerror(e));
 		close(ep[0]);
 		close(ep[1]);
 		free(av);
@@ -156,7 +145,7 @@ int ft_spawn(pid_t *pid, char *const argv[], int mnt_index, int fd, unsigned fla
 	if (r > 0) {
 		while (waitpid(p, NULL, 0) < 0 && errno == EINTR)
 			;
-		seterr(errbuf, "%s: %s", argv[0], strerror(e));
+		ft_seterr(errbuf, "%s: %s", argv[0], strerror(e));
 		errno = e;
 		return -1;
 	}

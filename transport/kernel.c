@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,17 +11,7 @@
 #include <unistd.h>
 
 #include "fusetransport/kernel.h"
-
-static void seterr(char *errbuf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void seterr(char *errbuf, const char *fmt, ...)
-{
-	if (!errbuf)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(errbuf, FT_ERRBUF_SIZE, fmt, ap);
-	va_end(ap);
-}
+#include "internal.h"
 
 /* ------------------------------------------------------------------ options */
 
@@ -106,13 +95,13 @@ int ft_mount_opt_known(const char *opt)
 static int set_str(char **dst, const char *v, const char *name, char *errbuf)
 {
 	if (!*v) {
-		seterr(errbuf, "mount option %s= needs a value", name);
+		ft_seterr(errbuf, "mount option %s= needs a value", name);
 		errno = EINVAL;
 		return -1;
 	}
 	char *s = strdup(v);
 	if (!s) {
-		seterr(errbuf, "out of memory");
+		ft_seterr(errbuf, "out of memory");
 		return -1;
 	}
 	free(*dst);
@@ -125,7 +114,7 @@ static int append_kernel(struct ft_mount_opts *o, const char *opt, char *errbuf)
 	size_t old = o->kernel ? strlen(o->kernel) : 0;
 	char *s = realloc(o->kernel, old + 1 + strlen(opt) + 1);
 	if (!s) {
-		seterr(errbuf, "out of memory");
+		ft_seterr(errbuf, "out of memory");
 		return -1;
 	}
 	if (old)
@@ -151,7 +140,7 @@ static int add_one(struct ft_mount_opts *o, const char *opt, char *errbuf)
 		return set_str(&o->subtype, opt + 8, "subtype", errbuf);
 	const struct kopt *k = find_k(opt);
 	if (!k) {
-		seterr(errbuf, "unknown mount option \"%s\"", opt);
+		ft_seterr(errbuf, "unknown mount option \"%s\"", opt);
 		errno = EINVAL;
 		return -1;
 	}
@@ -168,26 +157,28 @@ static int add_one(struct ft_mount_opts *o, const char *opt, char *errbuf)
 		ok = *eq && eq[1];
 	}
 	if (!ok) {
-		seterr(errbuf, "bad mount option \"%s\" (%s)", opt,
-		       k->value == 0 ? "takes no value" :
-		       k->value == 1 ? "needs a decimal number" : "needs a value");
+		ft_seterr(errbuf, "bad mount option \"%s\" (%s)", opt,
+			  k->value == 0 ? "takes no value" :
+			  k->value == 1 ? "needs a decimal number" : "needs a value");
 		errno = EINVAL;
 		return -1;
 	}
 	/* a comma inside a kernel option would split it in the mount data */
 	if (strchr(opt, ',')) {
-		seterr(errbuf, "bad mount option \"%s\" (comma in a kernel option)", opt);
+		ft_seterr(errbuf, "bad mount option \"%s\" (comma in a kernel option)", opt);
 		errno = EINVAL;
 		return -1;
 	}
 	return append_kernel(o, opt, errbuf);
 }
 
-int ft_mount_opts_add(struct ft_mount_opts *o, const char *opts, char *errbuf)
+/* Split opts like libfuse (commas, "\," for a comma inside a value) and add each option,
+ * or with known_only each one that ft_mount_opt_known() takes. */
+static int add_list(struct ft_mount_opts *o, const char *opts, int known_only, char *errbuf)
 {
 	char *tok = malloc(strlen(opts) + 1);
 	if (!tok) {
-		seterr(errbuf, "out of memory");
+		ft_seterr(errbuf, "out of memory");
 		return -1;
 	}
 	int rc = 0;
@@ -200,7 +191,7 @@ int ft_mount_opts_add(struct ft_mount_opts *o, const char *opts, char *errbuf)
 			tok[n++] = *p++;
 		}
 		tok[n] = 0;
-		if (n)
+		if (n && (!known_only || ft_mount_opt_known(tok)))
 			rc = add_one(o, tok, errbuf);
 		if (!*p)
 			break;
@@ -208,6 +199,16 @@ int ft_mount_opts_add(struct ft_mount_opts *o, const char *opts, char *errbuf)
 	}
 	free(tok);
 	return rc;
+}
+
+int ft_mount_opts_add(struct ft_mount_opts *o, const char *opts, char *errbuf)
+{
+	return add_list(o, opts, 0, errbuf);
+}
+
+int ft_mount_opts_add_known(struct ft_mount_opts *o, const char *opts, char *errbuf)
+{
+	return add_list(o, opts, 1, errbuf);
 }
 
 /* ------------------------------------------------------------------ mountinfo */
@@ -284,13 +285,13 @@ int ft_kernel_mount(struct ft_kernel *k, const char *mountpoint, const struct ft
 	k->mnt_id = -1;
 	char *mnt = realpath(mountpoint, NULL);
 	if (!mnt) {
-		seterr(errbuf, "%s: %s", mountpoint, strerror(errno));
+		ft_seterr(errbuf, "%s: %s", mountpoint, strerror(errno));
 		return -1;
 	}
 	struct stat st;
 	if (stat(mnt, &st) < 0) {
 		int e = errno;
-		seterr(errbuf, "%s: %s", mnt, strerror(e));
+		ft_seterr(errbuf, "%s: %s", mnt, strerror(e));
 		free(mnt);
 		errno = e;
 		return -1;
@@ -298,7 +299,7 @@ int ft_kernel_mount(struct ft_kernel *k, const char *mountpoint, const struct ft
 	int fd = open("/dev/fuse", O_RDWR | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		int e = errno;
-		seterr(errbuf, "/dev/fuse: %s", strerror(e));
+		ft_seterr(errbuf, "/dev/fuse: %s", strerror(e));
 		free(mnt);
 		errno = e;
 		return -1;
@@ -311,7 +312,7 @@ int ft_kernel_mount(struct ft_kernel *k, const char *mountpoint, const struct ft
 	int tn = snprintf(type, sizeof(type), "fuse%s%s", o->subtype ? "." : "",
 			  o->subtype ? o->subtype : "");
 	if (n < 0 || (size_t)n >= sizeof(data) || tn < 0 || (size_t)tn >= sizeof(type)) {
-		seterr(errbuf, "mount options too long");
+		ft_seterr(errbuf, "mount options too long");
 		close(fd);
 		free(mnt);
 		errno = E2BIG;
@@ -320,8 +321,8 @@ int ft_kernel_mount(struct ft_kernel *k, const char *mountpoint, const struct ft
 	const char *source = o->fsname ? o->fsname : "fuse";
 	if (mount(source, mnt, type, o->msflags, data) < 0) {
 		int e = errno;
-		seterr(errbuf, "mount %s on %s (type %s, options %s): %s%s", source, mnt, type, data,
-		       strerror(e), e == EPERM ? " (mount(2) needs root)" : "");
+		ft_seterr(errbuf, "mount %s on %s (type %s, options %s): %s%s", source, mnt, type, data,
+			  strerror(e), e == EPERM ? " (mount(2) needs root)" : "");
 		close(fd);
 		free(mnt);
 		errno = e;
@@ -353,8 +354,8 @@ int ft_kernel_unmount(struct ft_kernel *k, int *lazy, char *errbuf)
 			return 0;
 		}
 		if (st == MI_COVERED) {
-			seterr(errbuf, "%s: another mount now covers ours; not unmounting it",
-			       k->mountpoint);
+			ft_seterr(errbuf, "%s: another mount now covers ours; not unmounting it",
+				  k->mountpoint);
 			errno = EBUSY;
 			return -1;
 		}
@@ -380,7 +381,7 @@ int ft_kernel_unmount(struct ft_kernel *k, int *lazy, char *errbuf)
 		k->mounted = 0;
 		return 0;
 	}
-	seterr(errbuf, "umount %s: %s", k->mountpoint, strerror(e));
+	ft_seterr(errbuf, "umount %s: %s", k->mountpoint, strerror(e));
 	errno = e;
 	return -1;
 }

@@ -1,7 +1,7 @@
 /* Shared by the cmocka unit tests: sample messages (every row of the opcode table, as
  * requests, replies and notifications, built at the connections that change layouts with
- * every value filled in deterministically), checks on formatted output (a strict JSON
- * validator, printable text), and assertions that count themselves and name the case. */
+ * every value filled in deterministically), checks on formatted output (strict JSON through
+ * jsoncheck.h, printable text), and assertions that count themselves and name the case. */
 #ifndef FP_MSGSAMPLE_H
 #define FP_MSGSAMPLE_H
 
@@ -18,6 +18,8 @@
 #include "fuseproto/abi.h"
 #include "fuseproto/msg.h"
 #include "fuseproto/optable.h"
+
+#include "jsoncheck.h"
 
 /* ------------------------------------------------------------------ counted checks */
 
@@ -256,223 +258,18 @@ static inline long msgsample_encode(struct fp_msg *m, uint8_t **out)
 
 /* ------------------------------------------------------------------ output checks */
 
-/* Strict recursive-descent JSON (RFC 8259) over s[0, n): one value and nothing after it;
- * strings must be well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing
- * above U+10FFFF) without raw control characters; no name twice in one object (RFC 8259
- * says names SHOULD be unique, and a consumer keeps only one of them). */
-struct msgsample_json {
-	const unsigned char *s;
-	size_t n, i;
-	int depth;
-	int any_bytes; /* accept any byte >= 0x80 in strings: grammar only, not UTF-8 */
-};
-
-static inline int msgsample_json_value(struct msgsample_json *j);
-
-static inline void msgsample_json_ws(struct msgsample_json *j)
-{
-	while (j->i < j->n && (j->s[j->i] == ' ' || j->s[j->i] == '\t' || j->s[j->i] == '\n' ||
-			       j->s[j->i] == '\r'))
-		j->i++;
-}
-
-static inline int msgsample_json_lit(struct msgsample_json *j, const char *lit)
-{
-	size_t l = strlen(lit);
-	if (j->n - j->i < l || memcmp(j->s + j->i, lit, l))
-		return 0;
-	j->i += l;
-	return 1;
-}
-
-/* One UTF-8 sequence starting at j->i with lead byte c >= 0x80. */
-static inline int msgsample_json_utf8(struct msgsample_json *j)
-{
-	unsigned c = j->s[j->i];
-	size_t need;
-	unsigned lo = 0x80, hi = 0xbf; /* allowed range of the second byte */
-	if (c >= 0xc2 && c <= 0xdf) {
-		need = 1;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		need = 2;
-		if (c == 0xe0)
-			lo = 0xa0; /* overlong */
-		if (c == 0xed)
-			hi = 0x9f; /* surrogates */
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		need = 3;
-		if (c == 0xf0)
-			lo = 0x90; /* overlong */
-		if (c == 0xf4)
-			hi = 0x8f; /* above U+10FFFF */
-	} else {
-		return 0;
-	}
-	if (j->n - j->i <= need)
-		return 0;
-	for (size_t k = 1; k <= need; k++) {
-		unsigned b = j->s[j->i + k];
-		if (k == 1 ? (b < lo || b > hi) : (b & 0xc0) != 0x80)
-			return 0;
-	}
-	j->i += need + 1;
-	return 1;
-}
-
-static inline int msgsample_json_string(struct msgsample_json *j)
-{
-	if (j->i >= j->n || j->s[j->i] != '"')
-		return 0;
-	j->i++;
-	while (j->i < j->n) {
-		unsigned c = j->s[j->i];
-		if (c == '"') {
-			j->i++;
-			return 1;
-		}
-		if (c < 0x20)
-			return 0;
-		if (c == '\\') {
-			if (++j->i >= j->n)
-				return 0;
-			c = j->s[j->i++];
-			if (c == 'u') {
-				for (int k = 0; k < 4; k++, j->i++)
-					if (j->i >= j->n ||
-					    !strchr("0123456789abcdefABCDEF", j->s[j->i]) ||
-					    !j->s[j->i])
-						return 0;
-			} else if (!strchr("\"\\/bfnrt", (int)c) || !c) {
-				return 0;
-			}
-			continue;
-		}
-		if (c >= 0x80 && !j->any_bytes) {
-			if (!msgsample_json_utf8(j))
-				return 0;
-			continue;
-		}
-		j->i++;
-	}
-	return 0;
-}
-
-static inline int msgsample_json_digits(struct msgsample_json *j)
-{
-	size_t st = j->i;
-	while (j->i < j->n && j->s[j->i] >= '0' && j->s[j->i] <= '9')
-		j->i++;
-	return j->i > st;
-}
-
-static inline int msgsample_json_number(struct msgsample_json *j)
-{
-	if (j->i < j->n && j->s[j->i] == '-')
-		j->i++;
-	if (j->i < j->n && j->s[j->i] == '0')
-		j->i++;
-	else if (!msgsample_json_digits(j))
-		return 0;
-	if (j->i < j->n && j->s[j->i] == '.') {
-		j->i++;
-		if (!msgsample_json_digits(j))
-			return 0;
-	}
-	if (j->i < j->n && (j->s[j->i] == 'e' || j->s[j->i] == 'E')) {
-		j->i++;
-		if (j->i < j->n && (j->s[j->i] == '+' || j->s[j->i] == '-'))
-			j->i++;
-		if (!msgsample_json_digits(j))
-			return 0;
-	}
-	return 1;
-}
-
-/* '{' or '[' then members separated by ',' then the closing bracket. */
-static inline int msgsample_json_container(struct msgsample_json *j, int object)
-{
-	j->i++;
-	msgsample_json_ws(j);
-	if (j->i < j->n && j->s[j->i] == (object ? '}' : ']')) {
-		j->i++;
-		return 1;
-	}
-	size_t key[128], keylen[128], nkeys = 0; /* the names so far, as written */
-	for (;;) {
-		msgsample_json_ws(j);
-		if (object) {
-			size_t k0 = j->i;
-			if (!msgsample_json_string(j))
-				return 0;
-			for (size_t k = 0; k < nkeys; k++)
-				if (keylen[k] == j->i - k0 &&
-				    !memcmp(j->s + key[k], j->s + k0, keylen[k]))
-					return 0;
-			if (nkeys < sizeof(key) / sizeof(key[0])) {
-				key[nkeys] = k0;
-				keylen[nkeys++] = j->i - k0;
-			}
-			msgsample_json_ws(j);
-			if (j->i >= j->n || j->s[j->i++] != ':')
-				return 0;
-		}
-		if (!msgsample_json_value(j))
-			return 0;
-		msgsample_json_ws(j);
-		if (j->i >= j->n)
-			return 0;
-		unsigned char c = j->s[j->i++];
-		if (c == (object ? '}' : ']'))
-			return 1;
-		if (c != ',')
-			return 0;
-	}
-}
-
-static inline int msgsample_json_value(struct msgsample_json *j)
-{
-	msgsample_json_ws(j);
-	if (j->i >= j->n || j->depth > 64)
-		return 0;
-	unsigned char c = j->s[j->i];
-	int ok;
-	j->depth++;
-	if (c == '{' || c == '[')
-		ok = msgsample_json_container(j, c == '{');
-	else if (c == '"')
-		ok = msgsample_json_string(j);
-	else if (c == 't')
-		ok = msgsample_json_lit(j, "true");
-	else if (c == 'f')
-		ok = msgsample_json_lit(j, "false");
-	else if (c == 'n')
-		ok = msgsample_json_lit(j, "null");
-	else
-		ok = msgsample_json_number(j);
-	j->depth--;
-	return ok;
-}
-
-static inline int msgsample_json_check(const char *s, size_t n, int any_bytes)
-{
-	struct msgsample_json j = {(const unsigned char *)s, n, 0, 0, any_bytes};
-	if (!msgsample_json_value(&j))
-		return 0;
-	msgsample_json_ws(&j);
-	return j.i == n;
-}
-
-/* Whether s[0, n) is exactly one well-formed JSON value (surrounding blanks allowed). */
+/* Whether s[0, n) is exactly one well-formed JSON value (surrounding blanks allowed):
+ * strict, as jsoncheck.h says: strings in UTF-8, no name twice in one object. */
 static inline int msgsample_json_valid(const char *s, size_t n)
 {
-	return msgsample_json_check(s, n, 0);
+	return jsoncheck_valid(s, n, JSONCHECK_STRICT);
 }
 
-/* The same, but for the grammar only: bytes >= 0x80 in strings need not be UTF-8. Tells a
- * broken structure from an encoding problem. */
+/* The same, but for the grammar (and unique names) only: bytes >= 0x80 in strings need not
+ * be UTF-8. Tells a broken structure from an encoding problem. */
 static inline int msgsample_json_grammar(const char *s, size_t n)
 {
-	return msgsample_json_check(s, n, 1);
+	return jsoncheck_valid(s, n, JSONCHECK_UNIQUE_KEYS);
 }
 
 /* Whether every byte of s is printable ASCII: what reaches a terminal is escaped. */

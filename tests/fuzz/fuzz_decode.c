@@ -4,7 +4,7 @@
  * Input layout:
  *   byte 0, the selector:
  *     bit 0     origin: 0 kernel (requests), 1 daemon (replies, notifications)
- *     bits 1-3  the connection, an index into conns[] below
+ *     bits 1-3  the connection, an index into conns[] (tests/common/fuzzsel.h)
  *     bit 4     session mode (below)
  *     bit 5     replies: the request's `arg` (GETXATTR/LISTXATTR size) is nonzero
  *   single-message mode:
@@ -36,26 +36,18 @@
 #include "fuseproto/msg.h"
 #include "fuseproto/session.h"
 
-#define SEL_DAEMON  0x01u
-#define SEL_SESSION 0x10u
-#define SEL_ARG     0x20u
-
-#define NO_XATTR_EXT (UINT64_MAX & ~FP_SETXATTR_EXT)
-
-/* Selector bits 1-3 (mkcorpus.c has the same table). */
-static const struct fp_conn conns[8] = {
-	{7, 45, UINT64_MAX},   {7, 45, NO_XATTR_EXT}, {7, 31, UINT64_MAX}, {7, 31, NO_XATTR_EXT},
-	{7, 22, NO_XATTR_EXT}, {7, 8, NO_XATTR_EXT},  {7, 7, NO_XATTR_EXT}, {7, 7, UINT64_MAX},
-};
-
-static int strict = -1;
-
 /* The checkers' own branches are not the library's coverage: keep them out of it. */
 #if defined(__clang__) && __clang_major__ >= 13
 #define NO_COV __attribute__((no_sanitize("coverage")))
 #else
 #define NO_COV
 #endif
+
+#define JSONCHECK_ATTR NO_COV
+#include "fuzzsel.h"
+#include "jsoncheck.h"
+
+static int strict = -1;
 
 #define CHECK(cond, ...)                                              \
 	do {                                                              \
@@ -66,190 +58,17 @@ static int strict = -1;
 		}                                                             \
 	} while (0)
 
-/* ---- JSON well-formedness (and, strictly, UTF-8 and unique keys) --------------------- */
-
-struct js {
-	const unsigned char *s;
-	size_t i, n;
-	int depth, strict;
-	const char *err;
-};
-
-NO_COV static int js_fail(struct js *j, const char *why)
+/* JSON well-formedness (and, strictly, UTF-8 and unique keys): one object, from the first
+ * byte on. noinline: inlined into check_msg(), its code and jsoncheck_error()'s would be
+ * instrumented as check_msg()'s. */
+NO_COV __attribute__((noinline)) static void check_json(const struct fp_sbuf *b)
 {
-	if (!j->err)
-		j->err = why;
-	return 0;
-}
-
-NO_COV static void js_ws(struct js *j)
-{
-	while (j->i < j->n && (j->s[j->i] == ' ' || j->s[j->i] == '\n' || j->s[j->i] == '\t' ||
-			       j->s[j->i] == '\r'))
-		j->i++;
-}
-
-NO_COV static int js_utf8(struct js *j)
-{
-	const unsigned char *p = j->s + j->i;
-	size_t left = j->n - j->i;
-	unsigned c = p[0], need, lo = 0x80, hi = 0xbf;
-	if (c >= 0xc2 && c <= 0xdf)
-		need = 1;
-	else if (c >= 0xe0 && c <= 0xef)
-		need = 2, lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
-	else if (c >= 0xf0 && c <= 0xf4)
-		need = 3, lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
-	else
-		return js_fail(j, "invalid UTF-8 lead byte");
-	if (left <= need || p[1] < lo || p[1] > hi)
-		return js_fail(j, "invalid UTF-8 sequence");
-	for (unsigned k = 2; k <= need; k++)
-		if ((p[k] & 0xc0) != 0x80)
-			return js_fail(j, "invalid UTF-8 continuation");
-	j->i += need + 1;
-	return 1;
-}
-
-NO_COV static int js_string(struct js *j)
-{
-	if (j->i >= j->n || j->s[j->i] != '"')
-		return js_fail(j, "expected a string");
-	for (j->i++; j->i < j->n;) {
-		unsigned char c = j->s[j->i];
-		if (c == '"') {
-			j->i++;
-			return 1;
-		}
-		if (c < 0x20)
-			return js_fail(j, "raw control character in a string");
-		if (c == '\\') {
-			if (++j->i >= j->n)
-				break;
-			c = j->s[j->i];
-			if (c == 'u') {
-				for (int k = 1; k <= 4; k++) {
-					unsigned char h = j->i + k < j->n ? j->s[j->i + k] : 0;
-					if (!((h >= '0' && h <= '9') || (h >= 'a' && h <= 'f') || (h >= 'A' && h <= 'F')))
-						return js_fail(j, "bad \\u escape");
-				}
-				j->i += 5;
-			} else if (c && strchr("\"\\/bfnrt", c)) {
-				j->i++;
-			} else {
-				return js_fail(j, "bad escape");
-			}
-		} else if (c >= 0x80 && j->strict) {
-			if (!js_utf8(j))
-				return 0;
-		} else {
-			j->i++;
-		}
-	}
-	return js_fail(j, "unterminated string");
-}
-
-NO_COV static int js_digits(struct js *j)
-{
-	size_t st = j->i;
-	while (j->i < j->n && j->s[j->i] >= '0' && j->s[j->i] <= '9')
-		j->i++;
-	return j->i > st;
-}
-
-NO_COV static int js_number(struct js *j)
-{
-	if (j->i < j->n && j->s[j->i] == '-')
-		j->i++;
-	if (j->i < j->n && j->s[j->i] == '0')
-		j->i++;
-	else if (!js_digits(j))
-		return js_fail(j, "bad number");
-	if (j->i < j->n && j->s[j->i] == '.') {
-		j->i++;
-		if (!js_digits(j))
-			return js_fail(j, "bad fraction");
-	}
-	return 1;
-}
-
-static int js_value(struct js *j);
-
-NO_COV static int js_container(struct js *j, char close, int object)
-{
-	size_t keys[128][2];
-	unsigned nk = 0;
-	j->i++;
-	js_ws(j);
-	if (j->i < j->n && j->s[j->i] == close) {
-		j->i++;
-		return 1;
-	}
-	for (;;) {
-		if (object) {
-			js_ws(j);
-			size_t k0 = j->i;
-			if (!js_string(j))
-				return 0;
-			for (unsigned k = 0; j->strict && k < nk; k++)
-				if (keys[k][1] == j->i - k0 && !memcmp(j->s + keys[k][0], j->s + k0, j->i - k0))
-					return js_fail(j, "duplicate key");
-			if (nk < 128) {
-				keys[nk][0] = k0;
-				keys[nk++][1] = j->i - k0;
-			}
-			js_ws(j);
-			if (j->i >= j->n || j->s[j->i] != ':')
-				return js_fail(j, "expected ':'");
-			j->i++;
-		}
-		if (!js_value(j))
-			return 0;
-		js_ws(j);
-		if (j->i < j->n && j->s[j->i] == ',') {
-			j->i++;
-			continue;
-		}
-		if (j->i < j->n && j->s[j->i] == close) {
-			j->i++;
-			return 1;
-		}
-		return js_fail(j, "expected ',' or the end of a container");
-	}
-}
-
-NO_COV static int js_value(struct js *j)
-{
-	js_ws(j);
-	if (j->i >= j->n)
-		return js_fail(j, "expected a value");
-	if (++j->depth > 200)
-		return js_fail(j, "nested too deeply");
-	int r;
-	unsigned char c = j->s[j->i];
-	if (c == '{')
-		r = js_container(j, '}', 1);
-	else if (c == '[')
-		r = js_container(j, ']', 0);
-	else if (c == '"')
-		r = js_string(j);
-	else if (c == '-' || (c >= '0' && c <= '9'))
-		r = js_number(j);
-	else if (j->n - j->i >= 4 && !memcmp(j->s + j->i, "null", 4))
-		r = 1, j->i += 4;
-	else
-		r = js_fail(j, "unexpected character");
-	j->depth--;
-	return r;
-}
-
-NO_COV static void check_json(const struct fp_sbuf *b)
-{
-	struct js j = {(const unsigned char *)b->s, 0, b->len, 0, strict, NULL};
-	int ok = b->len && b->s[0] == '{' && js_value(&j);
-	js_ws(&j);
-	CHECK(ok && j.i == b->len, "bad JSON (%s at %zu): %s", j.err ? j.err : "trailing text", j.i,
-	      b->s);
+	size_t at = 0;
+	const char *err = !b->len || b->s[0] != '{'
+				  ? "not starting with '{'"
+				  : jsoncheck_error(b->s, b->len,
+						    JSONCHECK_OBJECT | (strict ? JSONCHECK_STRICT : 0), &at);
+	CHECK(!err, "bad JSON (%s at %zu): %s", err, at, b->s);
 }
 
 NO_COV static void check_text(const struct fp_sbuf *b)

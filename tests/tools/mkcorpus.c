@@ -17,19 +17,10 @@
 #include "fuseproto/abi.h"
 #include "fuseproto/msg.h"
 #include "fuseproto/session.h"
+#include "fuzzsel.h"
 #include "hexsession.h"
 
-/* ---- the harness's input format (keep in step with tests/fuzz/fuzz_decode.c) -------- */
-
-#define SEL_DAEMON  0x01u
-#define SEL_SESSION 0x10u
-#define SEL_ARG     0x20u
-#define NO_XATTR_EXT (UINT64_MAX & ~FP_SETXATTR_EXT)
-
-static const struct fp_conn conns[8] = {
-	{7, 45, UINT64_MAX},   {7, 45, NO_XATTR_EXT}, {7, 31, UINT64_MAX}, {7, 31, NO_XATTR_EXT},
-	{7, 22, NO_XATTR_EXT}, {7, 8, NO_XATTR_EXT},  {7, 7, NO_XATTR_EXT}, {7, 7, UINT64_MAX},
-};
+/* ---- the harness's input format (fuzzsel.h; the layout: tests/fuzz/fuzz_decode.c) --- */
 
 /* The selector index of the table row that decodes like c (same minor, same SETXATTR_EXT). */
 static unsigned conn_index(const struct fp_conn *c)

@@ -42,6 +42,11 @@ int ft_mount_opts_add(struct ft_mount_opts *o, const char *opts, char *errbuf);
  * ft_mount_opts_add() takes. For callers that pick mount options out of a longer list. */
 int ft_mount_opt_known(const char *opt);
 
+/* ft_mount_opts_add() for a longer list (a daemon's own "-o" options): the options that
+ * ft_mount_opt_known() refuses are skipped, the others added. Returns 0, or -1 with errbuf
+ * filled for a known option with a bad value, or when memory runs out. */
+int ft_mount_opts_add_known(struct ft_mount_opts *o, const char *opts, char *errbuf);
+
 /* A mounted connection. */
 struct ft_kernel {
 	int fd;            /* /dev/fuse, O_NONBLOCK|O_CLOEXEC; -1 once closed */
