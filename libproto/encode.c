@@ -6,11 +6,6 @@
 #include "ops/ops.h"
 #include "wire/cursor.h"
 
-struct enc {
-	struct fp_msg *m;
-	int bad;
-};
-
 /* The direct child of container c whose descriptor is f, or -1. */
 static long sibling(const struct fp_msg *m, uint32_t c, const struct fp_field *f)
 {
@@ -23,9 +18,8 @@ static long sibling(const struct fp_msg *m, uint32_t c, const struct fp_field *f
 
 /* Give every value its offset and length, and set the length and count fields of c's
  * children from what they describe. Returns the index after c's subtree. */
-static uint32_t layout(struct enc *e, uint32_t i, uint32_t pos, uint32_t rec)
+static uint32_t layout(struct fp_msg *m, uint32_t i, uint32_t pos, uint32_t rec)
 {
-	struct fp_msg *m = e->m;
 	struct fp_val *v = &m->v[i];
 	v->off = pos;
 	enum fp_kind k = v->f->kind;
@@ -49,7 +43,7 @@ static uint32_t layout(struct enc *e, uint32_t i, uint32_t pos, uint32_t rec)
 	uint64_t nchild = 0;
 	while (j <= end) {
 		uint32_t c = j;
-		j = layout(e, c, cpos, rec);
+		j = layout(m, c, cpos, rec);
 		cpos += m->v[c].len;
 		nchild++;
 	}
@@ -87,14 +81,13 @@ static long set_hdr(struct fp_msg *m, const char *name, uint64_t u)
 
 long fp_encode(struct fp_msg *m, uint8_t *out, size_t cap, unsigned flags)
 {
-	struct enc e = {.m = m};
 	if (m->nv == 0)
 		return -1;
 	if (flags & FP_ENC_FIXUP) {
 		uint32_t pos = 0;
 		for (uint32_t i = 0; i < m->nv;) {
 			uint32_t r = i;
-			i = layout(&e, r, pos, pos);
+			i = layout(m, r, pos, pos);
 			pos += m->v[r].len;
 		}
 		set_hdr(m, "len", pos);
@@ -131,7 +124,7 @@ long fp_encode(struct fp_msg *m, uint8_t *out, size_t cap, unsigned flags)
 					out[pos] = (b < data && v->p) ? v->p[b] : 0;
 		}
 	}
-	if (e.bad || pos > INT32_MAX)
+	if (pos > INT32_MAX)
 		return -1;
 	return (long)pos;
 }
