@@ -256,6 +256,29 @@ static inline long msgsample_encode(struct fp_msg *m, uint8_t **out)
 	return n;
 }
 
+/* Whether m encodes back to bytes[0, len) exactly, both as decoded and with FP_ENC_FIXUP
+ * (a valid message already carries the right lengths and counts, so fix-up changes
+ * nothing). `out` is scratch of at least len + 16 bytes, so that a longer encoding shows.
+ * Returns NULL, or a description of the first difference in why[0, cap). */
+static inline const char *msgsample_reencode(struct fp_msg *m, const uint8_t *bytes, size_t len,
+					     uint8_t *out, char *why, size_t cap)
+{
+	for (int pass = 0; pass < 2; pass++) {
+		unsigned flags = pass ? FP_ENC_FIXUP : 0;
+		memset(out, 0x5a, len + 16);
+		long n = fp_encode(m, out, len + 16, flags);
+		if (n == (long)len && memcmp(out, bytes, len) == 0)
+			continue;
+		size_t d = 0;
+		while (n > 0 && d < len && out[d] == bytes[d])
+			d++;
+		snprintf(why, cap, "%s: encoded %ld bytes, not %zu; first difference at %zu",
+			 pass ? "with FP_ENC_FIXUP" : "as decoded", n, len, d);
+		return why;
+	}
+	return NULL;
+}
+
 /* ------------------------------------------------------------------ output checks */
 
 /* Whether s[0, n) is exactly one well-formed JSON value (surrounding blanks allowed):

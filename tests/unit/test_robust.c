@@ -269,23 +269,10 @@ static int decode_checked(struct checker *ck, const uint8_t *src, size_t len, en
 		note(&p->json, buf, len, from, conn, ri, "status not shown: %.300s", sb->s);
 
 	if (rc == FP_OK) {
+		char why[160];
 		uint8_t *out = room(&ck->out, &ck->outcap, len + 16);
-		memset(out, 0x5a, len + 16);
-		long n = fp_encode(m, out, len + 16, 0);
-		if (n != (long)len || memcmp(out, buf, len)) {
-			size_t d = 0;
-			while (n > 0 && d < len && out[d] == buf[d])
-				d++;
-			note(&p->roundtrip, buf, len, from, conn, ri,
-			     "encoded %ld bytes, first difference at %zu", n, d);
-		} else {
-			/* its lengths and counts agree with what they describe: fix-up is a no-op */
-			memset(out, 0x5a, len + 16);
-			n = fp_encode(m, out, len + 16, FP_ENC_FIXUP);
-			if (n != (long)len || memcmp(out, buf, len))
-				note(&p->roundtrip, buf, len, from, conn, ri,
-				     "with FP_ENC_FIXUP: %ld bytes", n);
-		}
+		if (msgsample_reencode(m, buf, len, out, why, sizeof(why)))
+			note(&p->roundtrip, buf, len, from, conn, ri, "%s", why);
 	}
 	return rc;
 }
