@@ -24,7 +24,7 @@
 #endif
 
 static const char usage_text[] =
-	"usage: fusedump [-tv] [--json] [-o FILE] [-c COUNT] [--stats] [-m OPTS] -- DAEMON [ARGS...]\n";
+	"usage: fusedump [-tvx] [--json] [-o FILE] [-c COUNT] [--stats] [-m OPTS] -- DAEMON [ARGS...]\n";
 
 static const char help_text[] =
 	"Run the FUSE daemon DAEMON ARGS..., unmodified, behind a transparent proxy, and print\n"
@@ -40,6 +40,7 @@ static const char help_text[] =
 	"      --json             one JSON object per line instead of text\n"
 	"  -v, --verbose          every field, padding included; more of the data\n"
 	"  -t, --time             start text lines with the time of day (UTC)\n"
+	"  -x, --hex              the bytes of every message too, in hex (JSON: \"raw\")\n"
 	"  -c, --count COUNT      print COUNT messages, then unmount and end\n"
 	"      --stats            print message counts and latencies to stderr at the end\n"
 	"  -m, --mount-options OPTS\n"
@@ -79,6 +80,7 @@ static void parse_args(struct opts *o, int argc, char **argv)
 		{"json", no_argument, NULL, 'j'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"time", no_argument, NULL, 't'},
+		{"hex", no_argument, NULL, 'x'},
 		{"count", required_argument, NULL, 'c'},
 		{"stats", no_argument, NULL, 's'},
 		{"mount-options", required_argument, NULL, 'm'},
@@ -91,7 +93,7 @@ static void parse_args(struct opts *o, int argc, char **argv)
 	opterr = 0; /* our own messages, which name "fusedump" rather than argv[0] */
 	/* '+': stop at the first non-option, the daemon, even without "--"; ':': tell a
 	 * missing argument from an unknown option */
-	while ((c = getopt_long(argc, argv, "+:o:vtc:m:hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:o:vtxc:m:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
 			o->output = optarg;
@@ -104,6 +106,9 @@ static void parse_args(struct opts *o, int argc, char **argv)
 			break;
 		case 't':
 			o->fmt |= FP_FMT_TIME;
+			break;
+		case 'x':
+			o->fmt |= FP_FMT_HEX;
 			break;
 		case 'c': {
 			char *end;

@@ -382,6 +382,35 @@ static void put_status(struct fp_sbuf *b, const struct fp_msg *m)
 			       m->status == FP_TRUNCATED ? "truncated" : "invalid", m->bad_off, m->reason);
 }
 
+/* Bytes as lowercase hex digits, no separators. */
+static void put_hex(struct fp_sbuf *b, const uint8_t *p, size_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+	char chunk[128];
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		chunk[k++] = digits[p[i] >> 4];
+		chunk[k++] = digits[p[i] & 15];
+		if (k == sizeof(chunk) || i + 1 == n) {
+			fp_sbuf_put(b, chunk, k);
+			k = 0;
+		}
+	}
+}
+
+/* Text: the bytes as tcpdump -x shows them, 16 per line in groups of two, each line
+ * "\n\t0xOOOO:  ", offsets in hex. */
+static void text_hex(struct fp_sbuf *b, const struct fp_msg *m)
+{
+	for (uint32_t off = 0; off < m->buflen; off++) {
+		if (off % 16 == 0)
+			fp_sbuf_printf(b, "\n\t0x%04x: ", off);
+		if (off % 2 == 0)
+			puts_(b, " ");
+		put_hex(b, m->buf + off, 1);
+	}
+}
+
 void fp_format_text(struct fp_sbuf *b, const struct fp_msg *m, unsigned flags)
 {
 	if (flags & FP_FMT_TIME)
@@ -416,6 +445,8 @@ void fp_format_text(struct fp_sbuf *b, const struct fp_msg *m, unsigned flags)
 			fp_sbuf_printf(b, " %" PRId64 "us", m->latency_ns / 1000);
 	}
 	put_status(b, m);
+	if (flags & FP_FMT_HEX)
+		text_hex(b, m);
 }
 
 static void json_tree(struct fp_sbuf *b, const struct fp_msg *m, uint32_t i, unsigned flags);
@@ -482,8 +513,7 @@ static void json_tree(struct fp_sbuf *b, const struct fp_msg *m, uint32_t i, uns
 		} else {
 			uint32_t show = flags & FP_FMT_VERBOSE ? n : (n < FP_SHOW_DATA_V ? n : FP_SHOW_DATA_V);
 			fp_sbuf_printf(b, "{\"len\":%u,\"hex\":\"", n);
-			for (uint32_t k = 0; k < show; k++)
-				fp_sbuf_printf(b, "%02x", v->p[k]);
+			put_hex(b, v->p, show);
 			puts_(b, "\"}");
 		}
 	}
@@ -534,6 +564,11 @@ void fp_format_json(struct fp_sbuf *b, const struct fp_msg *m, unsigned flags)
 		fp_sbuf_printf(b, ",\"status\":\"%s\",\"offset\":%u,\"reason\":",
 			       m->status == FP_TRUNCATED ? "truncated" : "invalid", m->bad_off);
 		fp_sbuf_json_quote(b, (const uint8_t *)m->reason, strlen(m->reason));
+	}
+	if (flags & FP_FMT_HEX) {
+		puts_(b, ",\"raw\":\"");
+		put_hex(b, m->buf, m->buflen);
+		puts_(b, "\"");
 	}
 	puts_(b, "}");
 }

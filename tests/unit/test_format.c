@@ -161,6 +161,17 @@ static void test_lookup_request_and_reply(void **state)
 			    "{\"ts\":5.000000000,\"dir\":\"request\",\"unique\":12,\"op\":\"LOOKUP\","
 			    "\"len\":46,\"opcode\":1,\"nodeid\":1,\"uid\":1000,\"gid\":1000,\"pid\":4242,"
 			    "\"path\":\"/\",\"args\":{\"name\":\"a.txt\"}}");
+	/* -x: the 46 bytes, tcpdump -x style, and as one hex string in JSON */
+	fp_sbuf_clear(&out);
+	fp_format_text(&out, &m, FP_FMT_HEX);
+	assert_string_equal(out.s,
+			    "LOOKUP #12 nodeid=1 \"/\" name=\"a.txt\""
+			    "\n\t0x0000:  2e00 0000 0100 0000 0c00 0000 0000 0000"
+			    "\n\t0x0010:  0100 0000 0000 0000 e803 0000 e803 0000"
+			    "\n\t0x0020:  9210 0000 0000 0000 612e 7478 7400");
+	assert_non_null(strstr(json(&m, FP_FMT_HEX),
+				",\"raw\":\"2e000000010000000c00000000000000010000000000000"
+				"0e8030000e80300009210000000000000612e74787400\"}"));
 
 	mk_rep(&b, FP_LOOKUP, 12, 0);
 	entry_attr(&b);

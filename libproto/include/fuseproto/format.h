@@ -42,6 +42,8 @@ void fp_sbuf_flags(struct fp_sbuf *b, const struct fp_sym *sym, uint64_t v);
 /* Format flags. */
 #define FP_FMT_VERBOSE 0x01u /* every field, padding included; data in full (JSON) or longer (text) */
 #define FP_FMT_TIME    0x02u /* text: start the line with the time of day (UTC) from m->ts_ns */
+#define FP_FMT_HEX     0x04u /* the message's bytes too: text, tcpdump -x style lines after the
+			      * line ("\t0x0000:  2800 0000 ..."); JSON, a "raw" hex string */
 
 /* Append one text line for m (no newline), e.g.
  *   LOOKUP #12 nodeid=1 "/" name="a.txt"
