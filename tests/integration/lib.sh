@@ -3,7 +3,8 @@
 # our own mount and kills only the pids this test started. Never kills by name.
 #
 # Environment (set by ctest, see CMakeLists.txt): FUSEDUMP, HELLO_LL, PASSTHROUGH_LL,
-# SPLICE_LL: paths of the built programs. KEEP_WORK=1 keeps the test's directory (traces,
+# SPLICE_LL: paths of the built programs; DAEMONS_DIR, TOOLS_DIR: the directories of the
+# other test daemons (tests/daemons) and tools (tests/tools/*.c). KEEP_WORK=1 keeps the test's directory (traces,
 # outputs) for a look afterwards.
 
 set -u
