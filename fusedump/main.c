@@ -15,6 +15,7 @@
 #include "fusetransport/chan.h"
 #include "fusetransport/daemon.h"
 #include "fusetransport/kernel.h"
+#include "fusetransport/shims.h"
 #include "out.h"
 #include "proxy.h"
 #include "stats.h"
@@ -24,17 +25,18 @@
 #endif
 
 static const char usage_text[] =
-	"usage: fusedump [-tvx] [--json] [-o FILE] [-c COUNT] [--stats] [-m OPTS] -- DAEMON [ARGS...]\n";
+	"usage: fusedump [-tvx] [--json] [-o FILE] [-c COUNT] [--stats] [-m OPTS] [--devfd] -- DAEMON [ARGS...]\n";
 
 static const char help_text[] =
 	"Run the FUSE daemon DAEMON ARGS..., unmodified, behind a transparent proxy, and print\n"
 	"one line for every message that it and the kernel exchange.\n"
 	"\n"
-	"fusedump mounts the filesystem itself (mount(2), so as root) on the daemon's\n"
-	"mountpoint argument (the last argument that is an existing directory) and gives the\n"
-	"daemon /dev/fd/N, a socket, in its place (libfuse >= 3.3 accepts that). It runs until\n"
-	"the filesystem is unmounted, the daemon exits, or it gets SIGINT/SIGTERM (then it\n"
-	"unmounts and lets the daemon end).\n"
+	"The daemon runs with its command line unchanged. When it mounts, fusedump mounts for\n"
+	"it (mount(2), so as root) with the options it asked for, and gives it a socket in\n"
+	"place of /dev/fuse: shims catch open(\"/dev/fuse\") and mount(2) (LD_PRELOAD: libfuse2,\n"
+	"libfuse3 and other dynamically linked daemons) and fusermount/fusermount3 (first in\n"
+	"its PATH: go-fuse, fuser). fusedump runs until the filesystem is unmounted, the daemon\n"
+	"exits, or it gets SIGINT/SIGTERM (then it unmounts and lets the daemon end).\n"
 	"\n"
 	"  -o, --output FILE      write the trace to FILE instead of stdout\n"
 	"      --json             one JSON object per line instead of text\n"
@@ -46,7 +48,11 @@ static const char help_text[] =
 	"  -m, --mount-options OPTS\n"
 	"                         mount options (allow_other, default_permissions, ro, noexec,\n"
 	"                         fsname=, subtype=, max_read=, ...); those in the daemon's own\n"
-	"                         -o arguments are taken too, as libfuse would\n"
+	"                         applied over those the daemon asks for\n"
+	"      --devfd            mount at once on the daemon's mountpoint argument (the last\n"
+	"                         argument that is an existing directory), with the options of\n"
+	"                         its -o arguments, and put /dev/fd/N in its place (libfuse3 >=\n"
+	"                         3.3, go-fuse >= 2.2): for daemons the shims cannot reach\n"
 	"  -h, --help             this help\n"
 	"  -V, --version          the version\n"
 	"\n"
@@ -62,6 +68,7 @@ struct opts {
 	uint64_t count;
 	int stats;
 	const char *mount_opts;
+	int devfd;
 	char **argv; /* the daemon's */
 };
 
@@ -84,6 +91,7 @@ static void parse_args(struct opts *o, int argc, char **argv)
 		{"count", required_argument, NULL, 'c'},
 		{"stats", no_argument, NULL, 's'},
 		{"mount-options", required_argument, NULL, 'm'},
+		{"devfd", no_argument, NULL, 'D'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -125,6 +133,9 @@ static void parse_args(struct opts *o, int argc, char **argv)
 		case 'm':
 			o->mount_opts = optarg;
 			break;
+		case 'D':
+			o->devfd = 1;
+			break;
 		case 'h':
 			printf("%s\n%s", usage_text, help_text);
 			exit(0);
@@ -165,46 +176,42 @@ static int add_daemon_opts(struct ft_mount_opts *mo, char **argv, char *errbuf)
 	return 0;
 }
 
-/* Append an argument to b, quoted when it holds anything but plain characters. */
-static void put_arg(struct fp_sbuf *b, const char *a)
+/* Validate -m on its own, so that a typo is a usage error before anything starts. */
+static void check_mount_opts(const char *opts)
 {
-	size_t n = strlen(a);
-	int plain = n > 0;
-	for (size_t i = 0; i < n; i++)
-		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./=,:@%+-",
-			    a[i]))
-			plain = 0;
-	if (plain)
-		fp_sbuf_put(b, a, n);
-	else
-		fp_sbuf_quote(b, (const uint8_t *)a, n);
+	char errbuf[FT_ERRBUF_SIZE];
+	struct ft_mount_opts mo;
+	ft_mount_opts_init(&mo);
+	int r = ft_mount_opts_add(&mo, opts, errbuf);
+	ft_mount_opts_free(&mo);
+	if (r < 0)
+		usage_error("mount options: %s", errbuf);
 }
 
-/* The "# fusedump ...: mounted ...; daemon pid ...: ..." line that opens a trace. */
-static void start_event(struct fd_out *out, const struct ft_kernel *k,
-			const struct ft_mount_opts *mo, char **argv, int mi, int fd, pid_t child)
+/* --devfd: mount now, on the daemon's mountpoint argument, with the options of its command
+ * line, and give it /dev/fd/N there. Returns the index of that argument, or -1. */
+static int mount_devfd(struct opts *o, struct ft_kernel *k, struct ft_mount_opts *mo,
+		       char *errbuf)
 {
-	struct fp_sbuf cmd = {0};
-	for (int i = 0; argv[i]; i++) {
-		if (i)
-			fp_sbuf_put(&cmd, " ", 1);
-		if (i == mi)
-			fp_sbuf_printf(&cmd, "/dev/fd/%d", fd);
-		else
-			put_arg(&cmd, argv[i]);
+	int mi = ft_find_mountpoint(o->argv);
+	if (mi < 0)
+		usage_error("%s", "--devfd: no mountpoint among the daemon's arguments (fusedump "
+				  "takes the last argument that is an existing directory)");
+	/* like libfuse, fsname and subtype default to the program's name */
+	const char *base = strrchr(o->argv[0], '/');
+	base = base ? base + 1 : o->argv[0];
+	mo->fsname = strdup(base);
+	mo->subtype = strdup(base);
+	if (!mo->fsname || !mo->subtype) {
+		snprintf(errbuf, FT_ERRBUF_SIZE, "out of memory");
+		return -1;
 	}
-	struct fp_sbuf mnt = {0};
-	put_arg(&mnt, k->mountpoint);
-	struct fp_sbuf src = {0};
-	put_arg(&src, mo->fsname ? mo->fsname : "fuse");
-	fd_out_event(out, fd_now_real(), "start", 0,
-		     "fusedump %s: mounted %s on %s (type fuse%s%s); daemon pid %d: %s",
-		     FUSEWIRE_VERSION, src.s ? src.s : "", mnt.s ? mnt.s : "",
-		     mo->subtype ? "." : "", mo->subtype ? mo->subtype : "", (int)child,
-		     cmd.s ? cmd.s : "");
-	fp_sbuf_free(&src);
-	fp_sbuf_free(&cmd);
-	fp_sbuf_free(&mnt);
+	if (add_daemon_opts(mo, o->argv, errbuf) < 0 ||
+	    (o->mount_opts && ft_mount_opts_add(mo, o->mount_opts, errbuf) < 0))
+		return -1;
+	if (ft_kernel_mount(k, o->argv[mi], mo, errbuf) < 0)
+		return -1;
+	return mi;
 }
 
 int main(int argc, char **argv)
@@ -212,39 +219,20 @@ int main(int argc, char **argv)
 	struct opts o;
 	parse_args(&o, argc, argv);
 	char errbuf[FT_ERRBUF_SIZE];
-
-	int mi = ft_find_mountpoint(o.argv);
-	if (mi < 0)
-		usage_error("%s", "no mountpoint among the daemon's arguments (fusedump takes the "
-				  "last argument that is an existing directory)");
-
-	/* Mount options: like libfuse, fsname and subtype default to the program's name. */
-	struct ft_mount_opts mo;
-	ft_mount_opts_init(&mo);
-	const char *base = strrchr(o.argv[0], '/');
-	base = base ? base + 1 : o.argv[0];
-	mo.fsname = strdup(base);
-	mo.subtype = strdup(base);
-	if (!mo.fsname || !mo.subtype) {
-		fprintf(stderr, "fusedump: out of memory\n");
-		ft_mount_opts_free(&mo);
-		return 1;
-	}
-	if (add_daemon_opts(&mo, o.argv, errbuf) < 0 ||
-	    (o.mount_opts && ft_mount_opts_add(&mo, o.mount_opts, errbuf) < 0)) {
-		ft_mount_opts_free(&mo);
-		usage_error("mount options: %s", errbuf);
-	}
+	if (o.mount_opts)
+		check_mount_opts(o.mount_opts);
 
 	struct fd_out out;
 	if (fd_out_open(&out, o.output, o.json, o.fmt) < 0) {
 		fprintf(stderr, "fusedump: %s: %s\n", o.output, strerror(errno));
-		ft_mount_opts_free(&mo);
 		return 1;
 	}
 
 	int code = 1, sigfd = -1, sv[2] = {-1, -1};
 	struct ft_kernel k = {.fd = -1, .mnt_id = -1};
+	struct ft_mount_opts mo;
+	ft_mount_opts_init(&mo);
+	struct ft_shims sh = {.lfd = -1};
 
 	/* A daemon that goes to the background (libfuse without -f) stays our descendant; as
 	 * subreaper we get it as a child when its parent exits, and can wait for it. */
@@ -268,12 +256,20 @@ int main(int argc, char **argv)
 		fprintf(stderr, "fusedump: %s\n", errbuf);
 		goto out;
 	}
-	if (ft_kernel_mount(&k, o.argv[mi], &mo, errbuf) < 0) {
+	int mi = -1;
+	if (o.devfd) {
+		mi = mount_devfd(&o, &k, &mo, errbuf);
+		if (mi < 0) {
+			fprintf(stderr, "fusedump: %s\n", errbuf);
+			goto out;
+		}
+	} else if (ft_shims_open(&sh, errbuf) < 0) {
 		fprintf(stderr, "fusedump: %s\n", errbuf);
 		goto out;
 	}
 	pid_t child;
-	if (ft_spawn(&child, o.argv, mi, sv[1], FT_SPAWN_SETPGRP, errbuf) < 0) {
+	if (ft_spawn(&child, o.argv, mi, o.devfd ? sv[1] : -1, o.devfd ? NULL : sh.env,
+		     FT_SPAWN_SETPGRP, errbuf) < 0) {
 		fprintf(stderr, "fusedump: %s\n", errbuf);
 		ft_kernel_close(&k);
 		int lazy;
@@ -281,9 +277,11 @@ int main(int argc, char **argv)
 			fprintf(stderr, "fusedump: %s\n", errbuf);
 		goto out;
 	}
-	start_event(&out, &k, &mo, o.argv, mi, sv[1], child);
-	close(sv[1]);
-	sv[1] = -1;
+	if (o.devfd) {
+		fd_out_start(&out, &k, &mo, o.argv, mi, sv[1], child, NULL);
+		close(sv[1]);
+		sv[1] = -1;
+	}
 
 	struct fd_stats stats;
 	memset(&stats, 0, sizeof(stats));
@@ -292,6 +290,10 @@ int main(int argc, char **argv)
 		.stats = &stats,
 		.k = &k,
 		.sock_fd = sv[0],
+		.ctl_fd = sh.lfd,
+		.daemon_fd = sv[1],
+		.user_opts = o.mount_opts,
+		.argv = o.argv,
 		.sigfd = sigfd,
 		.child = child,
 		.limit = maxmsg && maxmsg < FT_MSG_MAX ? maxmsg : FT_MSG_MAX,
@@ -299,6 +301,7 @@ int main(int argc, char **argv)
 	};
 	code = fd_proxy_run(&p);
 	sv[0] = p.sock_fd; /* closed by the loop: -1 */
+	sv[1] = p.daemon_fd;
 	if (o.stats)
 		fd_stats_print(&stats, stderr);
 out:
@@ -307,6 +310,7 @@ out:
 		if (!code)
 			code = 1;
 	}
+	ft_shims_close(&sh);
 	ft_mount_opts_free(&mo);
 	ft_kernel_free(&k);
 	for (int i = 0; i < 2; i++)

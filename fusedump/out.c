@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "fusetransport/kernel.h"
 #include "out.h"
 
 int fd_out_open(struct fd_out *o, const char *path, int json, unsigned fmt)
@@ -104,4 +105,45 @@ int fd_out_close(struct fd_out *o)
 		return -1;
 	}
 	return 0;
+}
+
+/* Append an argument to b, quoted when it holds anything but plain characters. */
+static void put_arg(struct fp_sbuf *b, const char *a)
+{
+	size_t n = strlen(a);
+	int plain = n > 0;
+	for (size_t i = 0; i < n; i++)
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./=,:@%+-",
+			    a[i]))
+			plain = 0;
+	if (plain)
+		fp_sbuf_put(b, a, n);
+	else
+		fp_sbuf_quote(b, (const uint8_t *)a, n);
+}
+
+void fd_out_start(struct fd_out *o, const struct ft_kernel *k, const struct ft_mount_opts *mo,
+		  char *const argv[], int mi, int fd, pid_t child, const char *how)
+{
+	struct fp_sbuf cmd = {0};
+	for (int i = 0; argv[i]; i++) {
+		if (i)
+			fp_sbuf_put(&cmd, " ", 1);
+		if (i == mi)
+			fp_sbuf_printf(&cmd, "/dev/fd/%d", fd);
+		else
+			put_arg(&cmd, argv[i]);
+	}
+	struct fp_sbuf mnt = {0};
+	put_arg(&mnt, k->mountpoint);
+	struct fp_sbuf src = {0};
+	put_arg(&src, mo->fsname ? mo->fsname : "fuse");
+	fd_out_event(o, fd_now_real(), "start", 0,
+		     "fusedump %s: mounted %s on %s (type fuse%s%s%s%s); daemon pid %d: %s",
+		     FUSEWIRE_VERSION, src.s ? src.s : "", mnt.s ? mnt.s : "",
+		     mo->subtype ? "." : "", mo->subtype ? mo->subtype : "", how ? ", " : "",
+		     how ? how : "", (int)child, cmd.s ? cmd.s : "");
+	fp_sbuf_free(&src);
+	fp_sbuf_free(&cmd);
+	fp_sbuf_free(&mnt);
 }

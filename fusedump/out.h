@@ -6,8 +6,13 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <sys/types.h>
+
 #include "fuseproto/format.h"
 #include "fuseproto/msg.h"
+
+struct ft_kernel;
+struct ft_mount_opts;
 
 struct fd_out {
 	FILE *f;
@@ -35,6 +40,11 @@ uint64_t fd_now_real(void);
  * ["unique":N,] "msg":"..."}. unique 0: none. */
 void fd_out_event(struct fd_out *o, uint64_t ts_ns, const char *name, uint64_t unique,
 		  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* The "# fusedump VERSION: mounted SRC on MNT (type fuse.X[, HOW]); daemon pid N: CMD"
+ * line that opens a trace. argv[mi] is shown as /dev/fd/<fd> (mi < 0: argv as it is). */
+void fd_out_start(struct fd_out *o, const struct ft_kernel *k, const struct ft_mount_opts *mo,
+		  char *const argv[], int mi, int fd, pid_t child, const char *how);
 
 /* Push buffered lines out (called before the proxy waits). Returns 0, or -1 once a write
  * has failed (o->err says why). */

@@ -18,6 +18,7 @@
 #include "fuseproto/le.h"
 #include <sys/pidfd.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,6 +26,7 @@
 #include "fuseproto/optable.h"
 #include "fuseproto/session.h"
 #include "fusetransport/chan.h"
+#include "fusetransport/ctl.h"
 #include "fusetransport/daemon.h"
 #include "proxy.h"
 #include "rewrite.h"
@@ -34,8 +36,10 @@
 #define DRAIN_NS (5 * SEC)              /* after SIGTERM: wait this long for the socket EOF */
 #define REAP_NS (10 * SEC)              /* then for the processes, before SIGKILL */
 #define ESCALATE_NS (5 * SEC)           /* between later escalation steps */
+#define MOUNT_HINT_NS (10 * SEC)        /* no mount request after this long: say why */
 
 enum phase {
+	PH_MOUNTWAIT,  /* the daemon runs, has not asked through a shim to mount yet */
 	PH_RUN,        /* both sides up */
 	PH_UNMOUNTING, /* we unmounted (maybe lazily): serve until the kernel lets go */
 	PH_DRAIN,      /* the kernel is gone, the daemon got SIGTERM: read until EOF */
@@ -72,6 +76,9 @@ struct loop {
 	int stops;
 	int daemon_died;      /* the socket closed while the kernel was still there */
 	int failed;           /* something went wrong that makes the exit status 1 */
+	int preloaded;        /* the daemon mounted through the LD_PRELOAD library, which turns
+			       * the socket's end of file into ENODEV */
+	int hinted;           /* said that no mount request came yet */
 	int out_failed;
 	uint64_t deadline;    /* CLOCK_MONOTONIC ns; 0: none */
 	int esc;              /* PH_REAP escalation: 0 wait, 1 SIGTERM sent, 2 SIGKILL sent */
@@ -280,7 +287,17 @@ static void kernel_gone(struct loop *l, const char *why)
 	EVENT(l, "kernel", 0, "%s", why);
 	close_dev(l);
 	unmount_final(l);
-	if (l->sock_open && proc_signal(l, daemon_proc(l), SIGTERM)) {
+	if (l->sock_open && l->preloaded) {
+		/* read() gives the daemon ENODEV, as /dev/fuse would; it ends by itself */
+		shutdown(l->p->sock_fd, SHUT_WR);
+		EVENT(l, "daemon", 0, "closed the daemon's side of the socket: it reads ENODEV "
+				      "and ends");
+		l->ph = PH_DRAIN;
+		l->deadline = now_mono() + DRAIN_NS;
+	} else if (l->sock_open && proc_signal(l, daemon_proc(l), SIGTERM)) {
+		/* and the end of file, which wakes the readers of a daemon that waits for its
+		 * loop to end (go-fuse, after unmounting through the fusermount shim) */
+		shutdown(l->p->sock_fd, SHUT_WR);
 		l->ph = PH_DRAIN;
 		l->deadline = now_mono() + DRAIN_NS;
 	} else {
@@ -333,6 +350,13 @@ static void stop(struct loop *l, const char *why)
 		l->ph = PH_UNMOUNTING;
 		break;
 	}
+	case PH_MOUNTWAIT:
+		EVENT(l, "stop", 0, "%s before the daemon mounted: ending it", why);
+		close_sock(l);
+		l->ph = PH_REAP;
+		l->deadline = now_mono();
+		l->esc = 0;
+		break;
 	case PH_UNMOUNTING:
 		EVENT(l, "stop", 0, "%s again: closing /dev/fuse", why);
 		close_dev(l);
@@ -502,6 +526,128 @@ static void daemon_msg(struct loop *l, struct ft_rx *rx)
 	}
 }
 
+/* ------------------------------------------------------------------ the shims */
+
+/* Mount for the daemon: its options (libfuse's fusermount form), then ours (-m) over them.
+ * Returns 0 or -errno, with err filled. */
+static int do_mount(struct loop *l, const char *target, const char *opts, pid_t pid,
+		    const char *via, char *err)
+{
+	struct fd_proxy *p = l->p;
+	struct ft_mount_opts mo;
+	ft_mount_opts_init(&mo);
+	int r = ft_mount_opts_add_known(&mo, opts, err);
+	if (r == 0 && p->user_opts)
+		r = ft_mount_opts_add(&mo, p->user_opts, err);
+	int e = 0;
+	if (r < 0)
+		e = EINVAL;
+	else if (ft_kernel_mount(p->k, target, &mo, err) < 0)
+		e = errno ? errno : EIO;
+	if (!e) {
+		char how[128];
+		snprintf(how, sizeof(how), "asked by pid %d through %s", (int)pid, via);
+		fd_out_start(p->out, p->k, &mo, p->argv, -1, -1, p->child, how);
+	}
+	ft_mount_opts_free(&mo);
+	return -e;
+}
+
+/* The daemon is mounted: from now on it is a proxy like any other. */
+static int start_running(struct loop *l)
+{
+	if (ft_chan_init(&l->dev, l->p->k->fd, FT_CHAN_DEV, FT_MSG_MAX) < 0) {
+		fprintf(stderr, "fusedump: setting up the channels: %s\n", strerror(errno));
+		return -1;
+	}
+	l->dev_open = 1;
+	l->ph = PH_RUN;
+	l->deadline = 0;
+	close(l->p->daemon_fd); /* the daemon has its copy: its death must give us EOF */
+	l->p->daemon_fd = -1;
+	return 0;
+}
+
+static void on_ctl(struct loop *l)
+{
+	struct ft_ctl_req r;
+	int got;
+	while ((got = ft_ctl_accept(l->p->ctl_fd, &r)) != 0) {
+		if (got < 0) {
+			EVENT(l, "shim", 0, "a bad request on the control socket: %s", strerror(errno));
+			continue;
+		}
+		const char *verb = r.argv[0];
+		char err[FT_ERRBUF_SIZE] = "";
+		if (!strcmp(verb, "open")) {
+			if (l->p->daemon_fd < 0) {
+				ft_ctl_reply(&r, -ENODEV, -1, "already mounted");
+				continue;
+			}
+			ft_ctl_reply(&r, 0, l->p->daemon_fd, NULL);
+		} else if (!strcmp(verb, "mount") && r.argc >= 4) {
+			if (l->ph != PH_MOUNTWAIT) {
+				EVENT(l, "shim", 0, "pid %d asked to mount %s again: refused", (int)r.pid,
+				      r.argv[1]);
+				ft_ctl_reply(&r, -EBUSY, -1, "fusedump mounts one filesystem");
+				continue;
+			}
+			int st = do_mount(l, r.argv[1], r.argv[2], r.pid, r.argv[3], err);
+			if (st < 0) {
+				EVENT(l, "mount", 0, "pid %d asked to mount %s: %s", (int)r.pid,
+				      r.argv[1], err);
+				fprintf(stderr, "fusedump: %s\n", err);
+				ft_ctl_reply(&r, st, -1, err);
+				continue;
+			}
+			if (!strcmp(r.argv[3], "mount(2)"))
+				l->preloaded = 1;
+			ft_ctl_reply(&r, 0, l->p->daemon_fd, NULL);
+			if (start_running(l) < 0) {
+				l->failed = 1;
+				stop(l, "setup failed");
+			}
+		} else if (!strcmp(verb, "umount") && r.argc >= 3) {
+			const char *m = l->p->k->mountpoint;
+			char *abs = realpath(r.argv[1], NULL);
+			int ours = m && (!strcmp(r.argv[1], m) || (abs && !strcmp(abs, m)));
+			free(abs);
+			if (!ours) {
+				ft_ctl_reply(&r, -EINVAL, -1, "not fusedump's mount");
+				continue;
+			}
+			char why[96];
+			snprintf(why, sizeof(why), "pid %d asked to unmount (%s)", (int)r.pid,
+				 !strcmp(r.argv[2], "1") ? "lazily" : "umount");
+			if (l->ph == PH_RUN)
+				stop(l, why);
+			ft_ctl_reply(&r, 0, -1, NULL);
+		} else {
+			ft_ctl_reply(&r, -EINVAL, -1, "unknown request");
+		}
+	}
+}
+
+/* The spawned daemon ended before it asked to mount. When it exited 0 and left a process
+ * behind (ours, as subreaper), that one went to the background and may still ask. */
+static void never_mounted(struct loop *l)
+{
+	siginfo_t si;
+	if (l->child.reaped && WIFEXITED(l->child.status) && WEXITSTATUS(l->child.status) == 0 &&
+	    waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == 0) {
+		if (!l->hinted)
+			EVENT(l, "mount", 0, "the daemon exited 0 without mounting: waiting for the "
+					     "process it left to ask");
+		l->hinted = 1;
+		return;
+	}
+	EVENT(l, "daemon", 0, "the daemon ended before it mounted");
+	l->daemon_died = 1;
+	close_sock(l);
+	l->ph = PH_REAP;
+	l->deadline = now_mono() + ESCALATE_NS;
+}
+
 /* ------------------------------------------------------------------ the loop */
 
 static void on_dev(struct loop *l, short rev)
@@ -597,7 +743,12 @@ static void step(struct loop *l)
 		close_sock(l);
 		l->ph = PH_REAP;
 		l->deadline = now + REAP_NS;
-		l->esc = 1;
+		l->esc = proc_signal(l, daemon_proc(l), SIGTERM) || daemon_proc(l)->term_sent;
+	}
+	if (l->ph == PH_MOUNTWAIT && !l->hinted && now >= l->deadline) {
+		l->hinted = 1;
+		EVENT(l, "mount", 0, "no mount request from the daemon yet: a daemon that is "
+				     "statically linked and mounts by itself needs --devfd");
 	}
 	if (l->ph != PH_REAP)
 		return;
@@ -637,8 +788,9 @@ static int exit_status(const struct loop *l)
 		else
 			code = 1;
 		char sb[64];
-		fprintf(stderr, "fusedump: the daemon (pid %d) went away while mounted: %s\n",
-			(int)d->pid, d->reaped ? ft_status_str(d->status, sb, sizeof(sb)) : "status unknown");
+		fprintf(stderr, "fusedump: the daemon (pid %d) %s: %s\n", (int)d->pid,
+			l->p->k->mountpoint ? "went away while mounted" : "ended before it mounted",
+			d->reaped ? ft_status_str(d->status, sb, sizeof(sb)) : "status unknown");
 		return code;
 	}
 	/* Once the kernel has ended the session, the daemon only ends because we told it to:
@@ -664,12 +816,16 @@ int fd_proxy_run(struct fd_proxy *p)
 	struct loop l;
 	memset(&l, 0, sizeof(l));
 	l.p = p;
-	l.dev_open = l.sock_open = 1;
+	l.sock_open = 1;
+	l.dev_open = p->ctl_fd < 0;
+	l.ph = l.dev_open ? PH_RUN : PH_MOUNTWAIT;
+	if (!l.dev_open)
+		l.deadline = now_mono() + MOUNT_HINT_NS;
 	proc_set(&l.child, p->child);
 	l.writer.pidfd = -1;
 	fp_msg_init(&l.m);
 	l.s = fp_session_new();
-	if (!l.s || ft_chan_init(&l.dev, p->k->fd, FT_CHAN_DEV, FT_MSG_MAX) < 0 ||
+	if (!l.s || (l.dev_open && ft_chan_init(&l.dev, p->k->fd, FT_CHAN_DEV, FT_MSG_MAX) < 0) ||
 	    ft_chan_init(&l.sock, p->sock_fd, FT_CHAN_SOCK, FT_MSG_MAX) < 0) {
 		fprintf(stderr, "fusedump: setting up the channels: %s\n", strerror(errno));
 		l.failed = 1;
@@ -689,8 +845,12 @@ int fd_proxy_run(struct fd_proxy *p)
 			if (l.ph == PH_RUN)
 				stop(&l, "output failed");
 		}
-		struct pollfd pf[5];
-		int n = 0, idev = -1, isock = -1, ichild = -1, iwriter = -1;
+		struct pollfd pf[6];
+		int n = 0, idev = -1, isock = -1, ichild = -1, iwriter = -1, ictl = -1;
+		if (p->ctl_fd >= 0) {
+			ictl = n;
+			pf[n++] = (struct pollfd){p->ctl_fd, POLLIN, 0};
+		}
 		if (l.dev_open && (l.ph == PH_RUN || l.ph == PH_UNMOUNTING)) {
 			idev = n;
 			pf[n++] = (struct pollfd){p->k->fd, l.pending ? 0 : POLLIN, 0};
@@ -701,7 +861,7 @@ int fd_proxy_run(struct fd_proxy *p)
 		}
 		int isig = n;
 		pf[n++] = (struct pollfd){p->sigfd, POLLIN, 0};
-		if (l.ph == PH_REAP && !l.child.done && l.child.pidfd >= 0) {
+		if ((l.ph == PH_REAP || l.ph == PH_MOUNTWAIT) && !l.child.done && l.child.pidfd >= 0) {
 			ichild = n;
 			pf[n++] = (struct pollfd){l.child.pidfd, POLLIN, 0};
 		}
@@ -711,7 +871,8 @@ int fd_proxy_run(struct fd_proxy *p)
 			pf[n++] = (struct pollfd){l.writer.pidfd, POLLIN, 0};
 		}
 		int timeout = -1;
-		if (l.deadline && (l.ph == PH_DRAIN || l.ph == PH_REAP)) {
+		if (l.deadline && (l.ph == PH_DRAIN || l.ph == PH_REAP ||
+				   (l.ph == PH_MOUNTWAIT && !l.hinted))) {
 			uint64_t now = now_mono();
 			timeout = now >= l.deadline ? 0 : (int)((l.deadline - now) / 1000000u + 1);
 		}
@@ -735,6 +896,10 @@ int fd_proxy_run(struct fd_proxy *p)
 			on_signals(&l);
 		if (ichild >= 0 && (pf[ichild].revents & POLLIN))
 			proc_check(&l, &l.child);
+		if (ictl >= 0 && (pf[ictl].revents & POLLIN))
+			on_ctl(&l);
+		if (l.ph == PH_MOUNTWAIT && l.child.done)
+			never_mounted(&l);
 		if (iwriter >= 0 && (pf[iwriter].revents & POLLIN))
 			proc_check(&l, &l.writer);
 		step(&l);

@@ -13,8 +13,15 @@
 struct fd_proxy {
 	struct fd_out *out;
 	struct fd_stats *stats;
-	struct ft_kernel *k;  /* mounted; closed and unmounted by the loop */
+	struct ft_kernel *k;  /* mounted (or, with ctl_fd, mounted when the daemon asks);
+			       * closed and unmounted by the loop */
 	int sock_fd;          /* our end of the daemon's socketpair; closed by the loop */
+	int ctl_fd;           /* the shims' listening control socket (fusetransport/ctl.h),
+			       * or -1 (the daemon got /dev/fd/N) */
+	int daemon_fd;        /* with ctl_fd: the daemon's end of the socketpair, handed to
+			       * the shims, closed by the loop once mounted */
+	const char *user_opts; /* with ctl_fd: -m, applied over the daemon's options */
+	char *const *argv;    /* the daemon's command line, for the trace */
 	int sigfd;            /* signalfd for SIGINT, SIGTERM, SIGHUP, SIGCHLD (blocked) */
 	pid_t child;          /* the spawned daemon */
 	size_t limit;         /* largest message the proxy can carry either way */
@@ -22,10 +29,15 @@ struct fd_proxy {
 };
 
 /*
- * Run until both sides are gone:
- *  - the filesystem is unmounted (ENODEV on /dev/fuse): the daemon, which cannot get
- *    ENODEV from a socket, is sent SIGTERM (to the pid that wrote the socket last, known
- *    from SCM_CREDENTIALS), then its socket is closed and it is waited for;
+ * With ctl_fd, first wait for the daemon to mount through a shim (open("/dev/fuse") and
+ * mount(2) through the LD_PRELOAD library, or fusermount3), mount for it, and hand it the
+ * socket; a daemon that exits first ends the run with its status.
+ * Then run until both sides are gone:
+ *  - the filesystem is unmounted (ENODEV on /dev/fuse): a daemon that mounted through
+ *    the LD_PRELOAD library gets the end of file on its socket, which the library turns
+ *    into ENODEV; any other daemon, which cannot get ENODEV from a socket, is sent
+ *    SIGTERM (to the pid that wrote the socket last, known from SCM_CREDENTIALS); then
+ *    its socket is closed and it is waited for;
  *  - the daemon closes the socket (it died): /dev/fuse is closed, which fails requests in
  *    flight with ENOTCONN, the mount is removed (lazily if busy);
  *  - SIGINT, SIGTERM, SIGHUP or -c: unmount (lazily if busy) and go on until the kernel

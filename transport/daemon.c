@@ -1,5 +1,5 @@
 /* The daemon side: the socketpair that stands in for /dev/fuse, and spawning an unmodified
- * daemon on it with a /dev/fd/N mountpoint (protocol notes §2.1, §2.4). */
+ * daemon on it (protocol notes §2.1, §2.4). */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -72,13 +72,14 @@ int ft_find_mountpoint(char *const argv[])
 	return found;
 }
 
-int ft_spawn(pid_t *pid, char *const argv[], int mnt_index, int fd, unsigned flags,
-	     char *errbuf)
+int ft_spawn(pid_t *pid, char *const argv[], int mnt_index, int fd, char *const envp[],
+	     unsigned flags, char *errbuf)
 {
+	extern char **environ;
 	int argc = 0;
 	while (argv[argc])
 		argc++;
-	if (argc == 0 || mnt_index <= 0 || mnt_index >= argc || fd < 0) {
+	if (argc == 0 || mnt_index == 0 || mnt_index >= argc || (mnt_index > 0 && fd < 0)) {
 		ft_seterr(errbuf, "spawn: bad arguments");
 		errno = EINVAL;
 		return -1;
@@ -93,6 +94,7 @@ int ft_spawn(pid_t *pid, char *const argv[], int mnt_index, int fd, unsigned fla
 	}
 	for (int i = 0; i < argc; i++)
 		av[i] = i == mnt_index ? devfd : argv[i];
+	char *const *env = envp ? envp : environ;
 	sigset_t none;
 	sigemptyset(&none);
 
@@ -122,10 +124,10 @@ int ft_spawn(pid_t *pid, char *const argv[], int mnt_index, int fd, unsigned fla
 		signal(SIGPIPE, SIG_DFL);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		int e = 0;
-		if (fcntl(fd, F_SETFD, 0) < 0)
+		if (fd >= 0 && fcntl(fd, F_SETFD, 0) < 0)
 			e = errno;
 		else
-			execvp(av[0], av);
+			execvpe(av[0], av, env);
 		if (!e)
 			e = errno;
 		ssize_t w = write(ep[1], &e, sizeof(e));

@@ -1,5 +1,6 @@
 /* The daemon side of a FUSE connection: a SOCK_SEQPACKET socketpair in place of /dev/fuse,
- * and an unmodified daemon spawned on it with /dev/fd/N as its mountpoint argument. */
+ * and an unmodified daemon spawned on it, given either /dev/fd/N as its mountpoint
+ * argument or the shims of fusetransport/shims.h. */
 #ifndef FUSETRANSPORT_DAEMON_H
 #define FUSETRANSPORT_DAEMON_H
 
@@ -38,15 +39,16 @@ int ft_find_mountpoint(char *const argv[]);
 				* terminal's ^C reaches only the caller */
 
 /*
- * Start argv (searched in PATH) with `fd` inherited (CLOEXEC cleared in the child) and
- * argv[mnt_index] replaced by "/dev/fd/<fd>", which libfuse3 >= 3.3 takes as an
- * already-open /dev/fuse. In the child the signal mask is emptied and SIGPIPE is reset to
- * its default, since proxies often block or ignore signals. Returns 0 with *pid set once
- * the exec succeeded, or -1 with errno set and errbuf filled (also when the exec failed:
- * the child is then reaped).
+ * Start argv (searched in the PATH of `envp`) with environment envp (NULL: ours). With
+ * fd >= 0, fd is inherited (CLOEXEC cleared in the child) and, with mnt_index > 0,
+ * argv[mnt_index] is replaced by "/dev/fd/<fd>", which libfuse3 >= 3.3 takes as an
+ * already-open /dev/fuse; with mnt_index < 0 argv is run as it is. In the child the
+ * signal mask is emptied and SIGPIPE is reset to its default, since proxies often block or
+ * ignore signals. Returns 0 with *pid set once the exec succeeded, or -1 with errno set
+ * and errbuf filled (also when the exec failed: the child is then reaped).
  */
-int ft_spawn(pid_t *pid, char *const argv[], int mnt_index, int fd, unsigned flags,
-	     char *errbuf);
+int ft_spawn(pid_t *pid, char *const argv[], int mnt_index, int fd, char *const envp[],
+	     unsigned flags, char *errbuf);
 
 /* Describe a waitpid() status ("exited 0", "killed by SIGKILL", "killed by SIGSEGV (core
  * dumped)") into buf. Returns buf. */
