@@ -33,11 +33,18 @@ struct pend {
 	char *name, *name2;     /* the request's name(s): LOOKUP name, RENAME old and new */
 };
 
-struct node {
-	struct hent h;          /* key: nodeid */
-	struct hent byname;     /* key: hash of (parent, name), while it has a name */
+/* One name of a node: (parent, name). A node has several when it has hard links. */
+struct link {
+	struct hent byname;     /* key: hash of (parent, name) */
+	struct node *node;
+	struct link *next;      /* the node's other names */
 	uint64_t parent;
 	char *name;
+};
+
+struct node {
+	struct hent h;          /* key: nodeid */
+	struct link *links;     /* its names, the one shown in paths first; NULL: none known */
 	uint64_t nlookup;
 };
 
@@ -174,9 +181,9 @@ struct name_q {
 
 static int name_match(const struct hent *e, const void *arg)
 {
-	const struct node *n = (const struct node *)((const char *)e - offsetof(struct node, byname));
+	const struct link *k = (const struct link *)e;
 	const struct name_q *q = arg;
-	return n->parent == q->parent && strcmp(n->name, q->name) == 0;
+	return k->parent == q->parent && strcmp(k->name, q->name) == 0;
 }
 
 static struct node *node_get(const struct fp_session *s, uint64_t nodeid)
@@ -184,45 +191,70 @@ static struct node *node_get(const struct fp_session *s, uint64_t nodeid)
 	return (struct node *)hm_find(&s->nodes, nodeid, NULL, NULL);
 }
 
-static struct node *node_by_name(const struct fp_session *s, uint64_t parent, const char *name)
+static struct link *link_find(const struct fp_session *s, uint64_t parent, const char *name)
 {
 	struct name_q q = {parent, name};
-	struct hent *e = hm_find(&s->names, name_key(parent, name), name_match, &q);
-	return e ? (struct node *)((char *)e - offsetof(struct node, byname)) : NULL;
+	return (struct link *)hm_find(&s->names, name_key(parent, name), name_match, &q);
 }
 
-static void node_unname(struct fp_session *s, struct node *n)
+static struct node *node_by_name(const struct fp_session *s, uint64_t parent, const char *name)
 {
-	if (!n->name)
-		return;
-	hm_del(s, &s->names, &n->byname);
-	xstrfree(s, n->name);
-	n->name = NULL;
-	n->parent = 0;
+	struct link *k = link_find(s, parent, name);
+	return k ? k->node : NULL;
 }
 
+/* Remove one name from its node. */
+static void link_drop(struct fp_session *s, struct link *k)
+{
+	struct link **pp = &k->node->links;
+	while (*pp && *pp != k)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = k->next;
+	hm_del(s, &s->names, &k->byname);
+	xstrfree(s, k->name);
+	xfree(s, k, sizeof(*k));
+}
+
+/* (parent, name) now names node n, as its first name (the one paths show); whatever it
+ * named before loses it. */
 static void node_name(struct fp_session *s, struct node *n, uint64_t parent, const char *name)
 {
-	if (n->name && n->parent == parent && strcmp(n->name, name) == 0)
+	struct link *k = link_find(s, parent, name);
+	if (k && k->node == n && n->links == k)
 		return;
-	struct node *other = node_by_name(s, parent, name);
-	if (other && other != n)
-		node_unname(s, other); /* the name now means this node */
-	node_unname(s, n);
-	n->name = xstrdup(s, (const uint8_t *)name, strlen(name));
-	if (!n->name)
+	if (k)
+		link_drop(s, k);
+	if (!(k = xalloc(s, sizeof(*k))))
 		return;
-	n->parent = parent;
-	n->byname.key = name_key(parent, name);
-	if (hm_add(s, &s->names, &n->byname) < 0) {
-		xstrfree(s, n->name);
-		n->name = NULL;
+	if (!(k->name = xstrdup(s, (const uint8_t *)name, strlen(name)))) {
+		xfree(s, k, sizeof(*k));
+		return;
 	}
+	k->node = n;
+	k->parent = parent;
+	k->byname.key = name_key(parent, name);
+	if (hm_add(s, &s->names, &k->byname) < 0) {
+		xstrfree(s, k->name);
+		xfree(s, k, sizeof(*k));
+		return;
+	}
+	k->next = n->links;
+	n->links = k;
+}
+
+/* The name (parent, name) is gone (UNLINK, RMDIR, overwritten by a RENAME). */
+static void name_gone(struct fp_session *s, uint64_t parent, const char *name)
+{
+	struct link *k = link_find(s, parent, name);
+	if (k)
+		link_drop(s, k);
 }
 
 static void node_drop(struct fp_session *s, struct node *n)
 {
-	node_unname(s, n);
+	while (n->links)
+		link_drop(s, n->links);
 	hm_del(s, &s->nodes, &n->h);
 	xfree(s, n, sizeof(*n));
 }
@@ -265,15 +297,16 @@ const char *fp_session_path(const struct fp_session *s, uint64_t nodeid, char *b
 	buf[pos] = 0;
 	for (unsigned depth = 0; nodeid != FP_ROOT_ID; depth++) {
 		const struct node *n = node_get(s, nodeid);
-		if (!n || !n->name || depth > 4096)
+		if (!n || !n->links || depth > 4096)
 			return NULL;
-		size_t l = strlen(n->name);
+		const struct link *k = n->links;
+		size_t l = strlen(k->name);
 		if (l + 1 > pos)
 			return NULL;
 		pos -= l;
-		memcpy(buf + pos, n->name, l);
+		memcpy(buf + pos, k->name, l);
 		buf[--pos] = '/';
-		nodeid = n->parent;
+		nodeid = k->parent;
 	}
 	if (pos == cap - 1)
 		buf[--pos] = '/';
@@ -463,23 +496,23 @@ static void reply_effects(struct fp_session *s, struct fp_msg *m, const struct p
 			break;
 		struct node *from = node_by_name(s, p->nodeid, p->name);
 		struct node *to = node_by_name(s, p->newdir, p->name2);
-		if ((p->arg & 2) && to && to != from) /* RENAME_EXCHANGE: the two swap names */
-			node_unname(s, to);
-		if (from)
-			node_name(s, from, p->newdir, p->name2);
-		else if (to)
-			node_unname(s, to); /* overwritten */
-		if ((p->arg & 2) && to && to != from)
+		if (from && from == to)
+			break; /* two links of one inode: rename(2) does nothing */
+		if (from) {
+			name_gone(s, p->nodeid, p->name);
+			node_name(s, from, p->newdir, p->name2); /* overwrites to's name */
+		} else if (to) {
+			name_gone(s, p->newdir, p->name2);
+		}
+		if ((p->arg & 2) && to) /* RENAME_EXCHANGE: the two swap names */
 			node_name(s, to, p->nodeid, p->name);
 		break;
 	}
 	case FP_UNLINK:
-	case FP_RMDIR: {
-		struct node *n = p->name ? node_by_name(s, p->nodeid, p->name) : NULL;
-		if (n)
-			node_unname(s, n);
+	case FP_RMDIR:
+		if (p->name)
+			name_gone(s, p->nodeid, p->name);
 		break;
-	}
 	}
 }
 

@@ -1,6 +1,6 @@
 /* Session tests: scripted conversations built with fp_msg_build and fed to fp_session_feed,
  * checking version negotiation, pairing and latency, links, and the nodeid -> path map
- * through LOOKUP, RENAME, RENAME2, UNLINK, FORGET, BATCH_FORGET and READDIRPLUS. */
+ * through LOOKUP, LINK, RENAME, RENAME2, UNLINK, FORGET, BATCH_FORGET and READDIRPLUS. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -537,6 +537,48 @@ static void test_unlink_and_errors(void **state)
 	assert_int_equal(fp_session_pending(t->s), 0);
 }
 
+/* Hard links: a node has every name it was given; unlinking one leaves the others, and
+ * the path shows the newest remaining one. rename(2) between two links of one inode does
+ * nothing. */
+static void test_hard_links(void **state)
+{
+	struct t *t = *state;
+	init_default(t);
+	lookup(t, 1, "dir", 2);
+	lookup(t, 2, "orig", 3);
+	uint64_t u = next_unique(t);
+	req(t, FP_LINK, u, 1);
+	set_u(t, "oldnodeid", 3);
+	set_s(t, "newname", "hard");
+	send_ok(t, FP_FROM_KERNEL);
+	entry_reply(t, FP_LINK, u, 3);
+	assert_path(t, 3, "/hard");
+
+	u = next_unique(t);
+	req(t, FP_RENAME, u, 1);
+	set_u(t, "newdir", 2);
+	set_s(t, "oldname", "hard");
+	set_s(t, "newname", "orig");
+	send_ok(t, FP_FROM_KERNEL);
+	status_reply(t, u, 0);
+	assert_path(t, 3, "/hard");
+
+	u = next_unique(t);
+	req(t, FP_UNLINK, u, 1);
+	set_s(t, "name", "hard");
+	send_ok(t, FP_FROM_KERNEL);
+	status_reply(t, u, 0);
+	assert_path(t, 3, "/dir/orig");
+
+	u = next_unique(t);
+	req(t, FP_UNLINK, u, 2);
+	set_s(t, "name", "orig");
+	send_ok(t, FP_FROM_KERNEL);
+	status_reply(t, u, 0);
+	assert_path(t, 3, NULL);
+	assert_int_equal(fp_session_pending(t->s), 0);
+}
+
 static void test_forget_and_batch_forget(void **state)
 {
 	struct t *t = *state;
@@ -943,6 +985,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lookup_rename_paths, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rename2_exchange, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unlink_and_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hard_links, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_forget_and_batch_forget, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_readdirplus_and_churn, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_latency_and_pairing, setup, teardown),
