@@ -4,6 +4,7 @@
 #   make build    configure and build into build/
 #   make test     build/ + ctest, build-asan/ + ctest, build-fuzz/ + every fuzzer
 #   make demo     build, then trace a sample filesystem live (scripts/demo.sh)
+#   make bench    build, then time direct mounts against fusedump (bench/run.sh, as root)
 #   make clean    remove the build directories
 #
 # Overrides: FUZZ_SECONDS=60 (per harness), FUZZ_TIMEOUT=25 (per input),
@@ -38,7 +39,7 @@ SHELL := /bin/bash
 .NOTPARALLEL:
 
 .PHONY: all deps build configure test test-unit test-asan test-fuzz fuzz-build \
-        demo clean
+        demo bench clean
 
 all: build
 
@@ -108,6 +109,10 @@ test: deps test-unit test-asan test-fuzz
 
 demo: build
 	bash scripts/demo.sh $(BUILD_DIR)
+
+# ROUNDS=5, RUN_SECONDS=3, BENCH_OUT=FILE, PIN=CPUS... are read by bench/run.sh.
+bench: build
+	BUILD_DIR=$(BUILD_DIR) bash bench/run.sh
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(FUZZ_DIR)

@@ -17,6 +17,12 @@ PACKAGES=(
   liblua5.4-dev         # Lua filters
   libfuse3-dev          # mounting
   fuse3                 # fusermount3, /etc/fuse.conf
+  # daemons of the integration tests (tests/integration/test_daemons.sh)
+  squashfuse squashfs-tools   # libfuse3, and mksquashfs for its image
+  fuse-overlayfs              # libfuse3
+  bindfs                      # libfuse2
+  fuse-zip zip                # libfuse2
+  gocryptfs                   # go-fuse, mounts through fusermount3
 )
 
 installed() {
