@@ -3,6 +3,7 @@
  * mount, socketpair, spawn; proxy.c does the rest. */
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -25,7 +26,7 @@
 #endif
 
 static const char usage_text[] =
-	"usage: fusedump [-tvx] [--json] [-o FILE] [-c COUNT] [--stats] [-m OPTS] [--devfd] -- DAEMON [ARGS...]\n";
+	"usage: fusedump [-tvx] [--json] [-o FILE] [-c COUNT] [-B KIB] [--stats] [-m OPTS] [--devfd] -- DAEMON [ARGS...]\n";
 
 static const char help_text[] =
 	"Run the FUSE daemon DAEMON ARGS..., unmodified, behind a transparent proxy, and print\n"
@@ -45,6 +46,8 @@ static const char help_text[] =
 	"  -x, --hex              the bytes of every message too, in hex (JSON: \"raw\")\n"
 	"  -c, --count COUNT      print COUNT messages, then unmount and end\n"
 	"      --stats            print message counts and latencies to stderr at the end\n"
+	"  -B, --buffer-size KIB  trace waiting to be written, at most (default 16384); when\n"
+	"                         the output is slower than that, lines are dropped and counted\n"
 	"  -m, --mount-options OPTS\n"
 	"                         mount options (allow_other, default_permissions, ro, noexec,\n"
 	"                         fsname=, subtype=, max_read=, ...); those in the daemon's own\n"
@@ -69,6 +72,7 @@ struct opts {
 	int stats;
 	const char *mount_opts;
 	int devfd;
+	size_t buffer; /* -B, bytes */
 	char **argv; /* the daemon's */
 };
 
@@ -92,6 +96,7 @@ static void parse_args(struct opts *o, int argc, char **argv)
 		{"stats", no_argument, NULL, 's'},
 		{"mount-options", required_argument, NULL, 'm'},
 		{"devfd", no_argument, NULL, 'D'},
+		{"buffer-size", required_argument, NULL, 'B'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -101,7 +106,7 @@ static void parse_args(struct opts *o, int argc, char **argv)
 	opterr = 0; /* our own messages, which name "fusedump" rather than argv[0] */
 	/* '+': stop at the first non-option, the daemon, even without "--"; ':': tell a
 	 * missing argument from an unknown option */
-	while ((c = getopt_long(argc, argv, "+:o:vtxc:m:hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:o:vtxc:m:B:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
 			o->output = optarg;
@@ -130,6 +135,15 @@ static void parse_args(struct opts *o, int argc, char **argv)
 		case 's':
 			o->stats = 1;
 			break;
+		case 'B': {
+			char *end;
+			errno = 0;
+			unsigned long long v = strtoull(optarg, &end, 10);
+			if (!*optarg || *end || errno || v == 0 || optarg[0] == '-' || v > (1ull << 30))
+				usage_error("-B: '%s' is not a size in KiB from 1 to 1073741824", optarg);
+			o->buffer = (size_t)v << 10;
+			break;
+		}
 		case 'm':
 			o->mount_opts = optarg;
 			break;
@@ -211,7 +225,16 @@ static int mount_devfd(struct opts *o, struct ft_kernel *k, struct ft_mount_opts
 		return -1;
 	if (ft_kernel_mount(k, o->argv[mi], mo, errbuf) < 0)
 		return -1;
+	if (ft_kernel_watchdog(k, errbuf) < 0)
+		fprintf(stderr, "fusedump: warning: %s\n", errbuf);
 	return mi;
+}
+
+/* How long the loop polls without sleeping after a message (proxy.h). */
+static uint64_t spin_ns(void)
+{
+	const char *e = getenv("FUSEDUMP_SPIN_US");
+	return (e && *e ? strtoull(e, NULL, 10) : 50) * 1000u;
 }
 
 int main(int argc, char **argv)
@@ -223,13 +246,13 @@ int main(int argc, char **argv)
 		check_mount_opts(o.mount_opts);
 
 	struct fd_out out;
-	if (fd_out_open(&out, o.output, o.json, o.fmt) < 0) {
+	if (fd_out_open(&out, o.output, o.json, o.fmt, o.buffer) < 0) {
 		fprintf(stderr, "fusedump: %s: %s\n", o.output, strerror(errno));
 		return 1;
 	}
 
 	int code = 1, sigfd = -1, sv[2] = {-1, -1};
-	struct ft_kernel k = {.fd = -1, .mnt_id = -1};
+	struct ft_kernel k = {.fd = -1, .mnt_id = -1, .watchdog = -1};
 	struct ft_mount_opts mo;
 	ft_mount_opts_init(&mo);
 	struct ft_shims sh = {.lfd = -1};
@@ -298,6 +321,7 @@ int main(int argc, char **argv)
 		.child = child,
 		.limit = maxmsg && maxmsg < FT_MSG_MAX ? maxmsg : FT_MSG_MAX,
 		.count = o.count,
+		.spin_ns = spin_ns(),
 	};
 	code = fd_proxy_run(&p);
 	sv[0] = p.sock_fd; /* closed by the loop: -1 */
@@ -310,6 +334,9 @@ out:
 		if (!code)
 			code = 1;
 	}
+	if (out.dropped_total)
+		fprintf(stderr, "fusedump: %" PRIu64 " trace lines dropped: %s was slower than the "
+				"traffic\n", out.dropped_total, out.name);
 	ft_shims_close(&sh);
 	ft_mount_opts_free(&mo);
 	ft_kernel_free(&k);

@@ -1,43 +1,145 @@
-/* The trace sink: formats with libproto, writes to stdout or -o FILE, flushed whenever the
- * proxy is about to wait so that lines appear live without a write per line. */
+/* The trace sink: the proxy formats each line with libproto and appends it to a bounded
+ * buffer; a writer thread writes that to stdout or -o FILE. A slow terminal or pipe never
+ * holds up the proxy: when the buffer is full, lines are dropped and counted, and a line
+ * says so where they went missing. */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "fusetransport/kernel.h"
 #include "out.h"
 
-int fd_out_open(struct fd_out *o, const char *path, int json, unsigned fmt)
+/* The writer thread: takes what the proxy appended and writes it with blocking writes,
+ * woken when a lot is waiting or the proxy goes idle, and at least every WRITER_TICK_MS. */
+#define WRITER_TICK_MS 50
+#define KICK_BYTES (256u << 10)
+
+static void *writer(void *arg)
+{
+	struct fd_out *o = arg;
+	struct fp_sbuf mine = {0};
+	pthread_mutex_lock(&o->lock);
+	for (;;) {
+		while (!o->pend.len && !o->closing) {
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += WRITER_TICK_MS * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&o->cond, &o->lock, &ts);
+		}
+		if (!o->pend.len && o->closing)
+			break;
+		/* swap buffers: the proxy appends to the empty one while we write */
+		struct fp_sbuf t = o->pend;
+		o->pend = mine;
+		mine = t;
+		o->writing = 1;
+		pthread_mutex_unlock(&o->lock);
+		int err = 0;
+		for (size_t off = 0; off < mine.len && !err;) {
+			ssize_t w = write(o->fd, mine.s + off, mine.len - off);
+			if (w > 0)
+				off += (size_t)w;
+			else if (w < 0 && errno != EINTR)
+				err = errno;
+			else if (w == 0)
+				err = EIO;
+		}
+		fp_sbuf_clear(&mine);
+		pthread_mutex_lock(&o->lock);
+		o->writing = 0;
+		if (err && !o->err)
+			o->err = err;
+		pthread_cond_broadcast(&o->cond);
+	}
+	pthread_mutex_unlock(&o->lock);
+	fp_sbuf_free(&mine);
+	return NULL;
+}
+
+int fd_out_open(struct fd_out *o, const char *path, int json, unsigned fmt, size_t limit)
 {
 	memset(o, 0, sizeof(*o));
 	o->json = json;
 	o->fmt = fmt;
+	o->limit = limit ? limit : FD_OUT_LIMIT;
 	if (!path || !strcmp(path, "-")) {
-		o->f = stdout;
+		o->fd = STDOUT_FILENO;
 		o->name = "stdout";
-		return 0;
+	} else {
+		o->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+		if (o->fd < 0)
+			return -1;
+		o->name = path;
 	}
-	o->f = fopen(path, "we");
-	if (!o->f)
+	pthread_mutex_init(&o->lock, NULL);
+	pthread_cond_init(&o->cond, NULL);
+	/* the writer takes no signals: they are for the proxy's signalfd */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int e = pthread_create(&o->thread, NULL, writer, o);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (e) {
+		if (o->fd != STDOUT_FILENO)
+			close(o->fd);
+		errno = e;
 		return -1;
-	o->name = path;
+	}
+	o->running = 1;
 	return 0;
 }
 
-static void put_line(struct fd_out *o)
+/* With lock held: when lines were dropped and there is room again, say so, there. */
+static void note_dropped(struct fd_out *o)
 {
-	if (o->err)
+	if (!o->dropped || o->pend.len + 256 > o->limit)
 		return;
+	char note[256];
+	uint64_t ts = fd_now_real();
+	int n = o->json ?
+		snprintf(note, sizeof(note),
+			 "{\"ts\":%" PRIu64 ".%09" PRIu64 ",\"dir\":\"event\",\"event\":"
+			 "\"dropped\",\"lines\":%" PRIu64 ",\"msg\":\"%" PRIu64 " trace lines "
+			 "dropped here: the output was too slow\"}\n",
+			 ts / 1000000000u, ts % 1000000000u, o->dropped, o->dropped) :
+		snprintf(note, sizeof(note),
+			 "# %" PRIu64 " trace lines dropped here: the output was too slow\n",
+			 o->dropped);
+	fp_sbuf_put(&o->pend, note, (size_t)n);
+	o->dropped_total += o->dropped;
+	o->dropped = 0;
+}
+
+/* Hand the formatted line over to the writer. A message line is dropped (and counted)
+ * when the writer is that far behind; fusedump's own event lines, which are few, are
+ * always kept. */
+static void put_line(struct fd_out *o, int event)
+{
 	if (o->line.oom) {
-		o->err = ENOMEM;
+		o->dropped++;
 		return;
 	}
 	fp_sbuf_put(&o->line, "\n", 1);
-	if (fwrite(o->line.s, 1, o->line.len, o->f) != o->line.len)
-		o->err = errno ? errno : EIO;
+	pthread_mutex_lock(&o->lock);
+	note_dropped(o);
+	if (!event && (o->pend.len + o->line.len > o->limit || o->pend.oom))
+		o->dropped++;
+	else
+		fp_sbuf_put(&o->pend, o->line.s, o->line.len);
+	int kick = o->pend.len >= KICK_BYTES && !o->writing;
+	pthread_mutex_unlock(&o->lock);
+	if (kick)
+		pthread_cond_signal(&o->cond);
 }
 
 void fd_out_msg(struct fd_out *o, const struct fp_msg *m)
@@ -47,7 +149,7 @@ void fd_out_msg(struct fd_out *o, const struct fp_msg *m)
 		fp_format_json(&o->line, m, o->fmt);
 	else
 		fp_format_text(&o->line, m, o->fmt);
-	put_line(o);
+	put_line(o, 0);
 }
 
 uint64_t fd_now_real(void)
@@ -80,26 +182,46 @@ void fd_out_event(struct fd_out *o, uint64_t ts_ns, const char *name, uint64_t u
 			fp_sbuf_clock(&o->line, ts_ns);
 		fp_sbuf_printf(&o->line, "# %s", msg);
 	}
-	put_line(o);
+	put_line(o, 1);
 }
 
 int fd_out_flush(struct fd_out *o)
 {
-	if (!o->err && fflush(o->f) != 0)
-		o->err = errno ? errno : EIO;
-	return o->err ? -1 : 0;
+	pthread_mutex_lock(&o->lock);
+	int kick = o->pend.len && !o->writing;
+	int err = o->err;
+	pthread_mutex_unlock(&o->lock);
+	if (kick)
+		pthread_cond_signal(&o->cond);
+	return err ? -1 : 0;
 }
 
 int fd_out_close(struct fd_out *o)
 {
-	fd_out_flush(o);
-	int err = o->err;
-	if (o->f && o->f != stdout) {
-		if (fclose(o->f) != 0 && !err)
-			err = errno ? errno : EIO;
+	int err = 0;
+	if (o->running) {
+		pthread_mutex_lock(&o->lock);
+		/* the last drops get their line too, once the writer has made room */
+		while (o->dropped && o->pend.len + 256 > o->limit && !o->err) {
+			pthread_cond_signal(&o->cond);
+			pthread_cond_wait(&o->cond, &o->lock);
+		}
+		note_dropped(o);
+		o->closing = 1;
+		pthread_cond_broadcast(&o->cond);
+		pthread_mutex_unlock(&o->lock);
+		pthread_join(o->thread, NULL);
+		o->running = 0;
+		err = o->err;
+		o->dropped_total += o->dropped;
+		pthread_mutex_destroy(&o->lock);
+		pthread_cond_destroy(&o->cond);
+		if (o->fd != STDOUT_FILENO && close(o->fd) != 0 && !err)
+			err = errno;
+		o->fd = -1;
 	}
-	o->f = NULL;
 	fp_sbuf_free(&o->line);
+	fp_sbuf_free(&o->pend);
 	if (err) {
 		errno = err;
 		return -1;

@@ -1,15 +1,19 @@
-/* The proxy loop: one thread, one poll() over /dev/fuse, the daemon's socket, a signalfd
- * and the daemon's pidfds. Every message is decoded once, printed, and forwarded as it
- * was read, except for the INIT and OPEN edits of rewrite.c.
+/* The proxy loop: one thread, one poll() over /dev/fuse, the daemon's socket, the shims'
+ * control socket, a signalfd and the daemon's pidfds. Every message is forwarded as it was
+ * read (except for the INIT and OPEN edits of rewrite.c) and then decoded once and handed
+ * to the trace writer (out.c), which writes in a thread of its own.
  *
- * Single-threaded on purpose for this first version: a request waits while the previous
- * one is being decoded and printed, and a splice-fragmented reply can only be put back
- * together because one thread reads the socket. A multi-threaded loop (one reader per
- * /dev/fuse clone) is the next step for performance.
+ * One thread forwards both ways, on purpose: the time a message waits is the syscalls
+ * that move it, since decoding and formatting happen after it has gone, while the other
+ * side works on it; a splice-fragmented reply can only be put back together because one
+ * thread reads the socket; and what costs most on small machines is not copying but
+ * waking threads on other CPUs, which the loop avoids by polling for a moment after each
+ * message (spin_ns) before it sleeps.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,6 +85,7 @@ struct loop {
 	int hinted;           /* said that no mount request came yet */
 	int out_failed;
 	uint64_t deadline;    /* CLOCK_MONOTONIC ns; 0: none */
+	uint64_t last_msg;    /* CLOCK_MONOTONIC ns of the last message forwarded */
 	int esc;              /* PH_REAP escalation: 0 wait, 1 SIGTERM sent, 2 SIGKILL sent */
 	struct proc child, writer;
 	struct {
@@ -429,64 +434,67 @@ static void fail_request(struct loop *l, const uint8_t *buf, size_t len, int err
 		      unique, strerror(errno));
 }
 
-/* Send a request to the daemon; keep it pending when the socket is full. */
-static void send_request(struct loop *l, const struct ft_rx *rx)
+/* Send a request to the daemon; keep it pending when the socket is full. Returns 0, or the
+ * errno of a send that failed for good (the caller answers the request). */
+static int send_request(struct loop *l, const struct ft_rx *rx)
 {
 	if (ft_chan_send(&l->sock, rx->buf, rx->len) == 0) {
 		l->pending = 0;
-		return;
+		return 0;
 	}
 	if (errno == EAGAIN) {
 		l->pending = 1;
 		l->pend = *rx;
-		return;
+		return 0;
 	}
 	l->pending = 0;
-	fail_request(l, rx->buf, rx->len, errno);
+	return errno;
 }
 
+/* A request from the kernel. It is forwarded first and decoded and printed afterwards,
+ * while the daemon works on it; only INIT, which may be edited, is decoded first. */
 static void kernel_msg(struct loop *l, struct ft_rx *rx)
 {
-	feed(l, FP_FROM_KERNEL, rx->buf, rx->len, 1);
-	uint64_t cleared = fd_rewrite_init_in(rx->buf, rx->len);
-	if (cleared) {
-		struct fp_sbuf names = {0};
-		fp_sbuf_flags(&names, fp_sym_init_flags, cleared);
-		l->p->stats->init_edits++;
-		EVENT(l, "init_rewrite", fp_load_le(rx->buf + 8, 8),
-		      "INIT #%" PRIu64 ": cleared %s in the request to the daemon (cannot cross a socket)",
-		      fp_load_le(rx->buf + 8, 8), names.s ? names.s : "?");
-		fp_sbuf_free(&names);
+	int init = rx->len >= 8 && fp_load_le(rx->buf + 4, 4) == FP_INIT;
+	if (init) {
+		feed(l, FP_FROM_KERNEL, rx->buf, rx->len, 1);
+		uint64_t cleared = fd_rewrite_init_in(rx->buf, rx->len);
+		if (cleared) {
+			struct fp_sbuf names = {0};
+			fp_sbuf_flags(&names, fp_sym_init_flags, cleared);
+			l->p->stats->init_edits++;
+			EVENT(l, "init_rewrite", fp_load_le(rx->buf + 8, 8),
+			      "INIT #%" PRIu64 ": cleared %s in the request to the daemon (cannot cross "
+			      "a socket)", fp_load_le(rx->buf + 8, 8), names.s ? names.s : "?");
+			fp_sbuf_free(&names);
+		}
 	}
-	if (!l->sock_open) {
-		fail_request(l, rx->buf, rx->len, EPIPE);
-		return;
-	}
-	send_request(l, rx);
+	int err = l->sock_open ? send_request(l, rx) : EPIPE;
+	if (!init)
+		feed(l, FP_FROM_KERNEL, rx->buf, rx->len, 1);
+	if (err)
+		fail_request(l, rx->buf, rx->len, err);
 }
 
-static void daemon_msg(struct loop *l, struct ft_rx *rx)
+/* A reply or notification that fusedump may have to edit before the kernel sees it: the
+ * INIT reply and the replies that open files. */
+static int edited_reply(const struct loop *l, const struct ft_rx *rx)
 {
-	track_writer(l, rx->pid);
-	int decoded = feed(l, FP_FROM_DAEMON, rx->buf, rx->len, 1) == 0;
+	if (rx->len < 16)
+		return 0;
+	uint64_t unique = fp_load_le(rx->buf + 8, 8);
+	if (!unique)
+		return 0;
+	uint32_t op = fp_session_pending_op(l->s, unique);
+	return op == FP_INIT || op == FP_OPEN || op == FP_CREATE || op == FP_TMPFILE;
+}
+
+static void edit_reply(struct loop *l, struct ft_rx *rx)
+{
 	struct fd_stats *st = l->p->stats;
-	if (rx->flags & FT_RX_REASSEMBLED)
-		st->reassembled++;
-	if (rx->flags & FT_RX_TRUNCATED)
-		EVENT(l, "truncated", 0,
-		      "a message from the daemon did not fit in %zu bytes: forwarded cut", rx->len);
-	else if (rx->flags & FT_RX_LEN_MISMATCH)
-		EVENT(l, "len_mismatch", 0,
-		      "a message from the daemon says %u bytes in its header but is %zu: forwarded "
-		      "as is (the kernel refuses it)",
-		      rx->len >= 4 ? (uint32_t)fp_load_le(rx->buf, 4) : 0, rx->len);
-	if (!l->dev_open) {
-		st->undelivered++;
-		return;
-	}
 	const struct fp_msg *m = &l->m;
 	uint64_t unique = m->h.unique;
-	if (decoded && m->dir == FP_REPLY && m->opcode == FP_INIT && m->h.error == 0) {
+	if (m->dir == FP_REPLY && m->opcode == FP_INIT && m->h.error == 0) {
 		struct fd_clamp cl;
 		uint64_t cleared = fd_rewrite_init_out(rx->buf, rx->len, l->p->limit, &cl);
 		if (cleared) {
@@ -508,14 +516,53 @@ static void daemon_msg(struct loop *l, struct ft_rx *rx)
 			      "INIT #%" PRIu64 ": max_pages %u -> %u in the reply to the kernel (the proxy "
 			      "carries messages of at most %zu bytes)",
 			      unique, cl.max_pages_was, cl.max_pages, l->p->limit);
-	} else if (decoded && fd_rewrite_open_out(rx->buf, m)) {
+	} else if (fd_rewrite_open_out(rx->buf, m)) {
 		st->init_edits++;
 		EVENT(l, "open_rewrite", unique,
 		      "#%" PRIu64 ": cleared FOPEN_PASSTHROUGH and backing_id in the reply to the kernel",
 		      unique);
 	}
-	if (ft_chan_send(&l->dev, rx->buf, rx->len) < 0) {
-		int e = errno;
+}
+
+/* What fusedump says about a message from the daemon besides its line. */
+static void daemon_msg_events(struct loop *l, const struct ft_rx *rx)
+{
+	if (rx->flags & FT_RX_REASSEMBLED)
+		l->p->stats->reassembled++;
+	if (rx->flags & FT_RX_TRUNCATED)
+		EVENT(l, "truncated", 0,
+		      "a message from the daemon did not fit in %zu bytes: forwarded cut", rx->len);
+	else if (rx->flags & FT_RX_LEN_MISMATCH)
+		EVENT(l, "len_mismatch", 0,
+		      "a message from the daemon says %u bytes in its header but is %zu: forwarded "
+		      "as is (the kernel refuses it)",
+		      rx->len >= 4 ? (uint32_t)fp_load_le(rx->buf, 4) : 0, rx->len);
+}
+
+/* A reply or notification from the daemon: forwarded first, then decoded and printed
+ * while the caller goes on, except for those fusedump may edit. */
+static void daemon_msg(struct loop *l, struct ft_rx *rx)
+{
+	track_writer(l, rx->pid);
+	struct fd_stats *st = l->p->stats;
+	uint64_t unique = rx->len >= 16 ? fp_load_le(rx->buf + 8, 8) : 0;
+	int first = edited_reply(l, rx);
+	if (first || !l->dev_open) {
+		int decoded = feed(l, FP_FROM_DAEMON, rx->buf, rx->len, 1) == 0;
+		daemon_msg_events(l, rx);
+		if (!l->dev_open) {
+			st->undelivered++;
+			return;
+		}
+		if (decoded)
+			edit_reply(l, rx);
+	}
+	int e = ft_chan_send(&l->dev, rx->buf, rx->len) < 0 ? errno : 0;
+	if (!first) {
+		feed(l, FP_FROM_DAEMON, rx->buf, rx->len, 1);
+		daemon_msg_events(l, rx);
+	}
+	if (e) {
 		st->write_failed++;
 		if (e == ENODEV || e == ECONNABORTED)
 			return; /* the next read of /dev/fuse reports the end */
@@ -544,6 +591,8 @@ static int do_mount(struct loop *l, const char *target, const char *opts, pid_t 
 		e = EINVAL;
 	else if (ft_kernel_mount(p->k, target, &mo, err) < 0)
 		e = errno ? errno : EIO;
+	if (!e && ft_kernel_watchdog(p->k, err) < 0)
+		EVENT(l, "mount", 0, "%s", err);
 	if (!e) {
 		char how[128];
 		snprintf(how, sizeof(how), "asked by pid %d through %s", (int)pid, via);
@@ -678,6 +727,7 @@ static void on_dev(struct loop *l, short rev)
 			return;
 		}
 		kernel_msg(l, &rx);
+		l->last_msg = now_mono();
 	}
 }
 
@@ -690,6 +740,7 @@ static void on_sock(struct loop *l)
 			return;
 		if (r == FT_RECV_MSG) {
 			daemon_msg(l, &rx);
+			l->last_msg = now_mono();
 			continue;
 		}
 		const char *why = r == FT_RECV_EOF ? "end of file" : strerror(errno);
@@ -838,7 +889,13 @@ int fd_proxy_run(struct fd_proxy *p)
 	}
 
 	while (l.ph != PH_DONE) {
-		if (fd_out_flush(p->out) < 0 && !l.out_failed) {
+		/* Busy for a moment after the last message (the loop polls, yielding the CPU,
+		 * instead of sleeping): the answer to what was just forwarded, or the caller's
+		 * next request, usually comes within microseconds, and a sleeping proxy costs a
+		 * wakeup on another CPU each way, which on small machines is most of a
+		 * round trip. */
+		int spin = l.ph == PH_RUN && p->spin_ns && now_mono() - l.last_msg < p->spin_ns;
+		if (!spin && fd_out_flush(p->out) < 0 && !l.out_failed) {
 			l.out_failed = 1;
 			fprintf(stderr, "fusedump: %s: %s; unmounting\n", p->out->name,
 				strerror(p->out->err));
@@ -876,19 +933,27 @@ int fd_proxy_run(struct fd_proxy *p)
 			uint64_t now = now_mono();
 			timeout = now >= l.deadline ? 0 : (int)((l.deadline - now) / 1000000u + 1);
 		}
-		if (poll(pf, (nfds_t)n, timeout) < 0) {
+		int ready = poll(pf, (nfds_t)n, spin ? 0 : timeout);
+		if (ready < 0) {
 			if (errno == EINTR)
 				continue;
 			fprintf(stderr, "fusedump: poll: %s\n", strerror(errno));
 			l.failed = 1;
 			break;
 		}
+		if (ready == 0 && spin) {
+			sched_yield();
+			continue;
+		}
 		/* the socket first: a writer's message is seen before its SIGCHLD */
 		if (isock >= 0 && l.sock_open) {
 			if (pf[isock].revents & (POLLIN | POLLHUP | POLLERR))
 				on_sock(&l);
-			if (l.sock_open && l.pending && (pf[isock].revents & POLLOUT))
-				send_request(&l, &l.pend);
+			if (l.sock_open && l.pending && (pf[isock].revents & POLLOUT)) {
+				int err = send_request(&l, &l.pend);
+				if (err)
+					fail_request(&l, l.pend.buf, l.pend.len, err);
+			}
 		}
 		if (idev >= 0 && l.dev_open && pf[idev].revents)
 			on_dev(&l, pf[idev].revents);

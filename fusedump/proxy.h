@@ -26,6 +26,7 @@ struct fd_proxy {
 	pid_t child;          /* the spawned daemon */
 	size_t limit;         /* largest message the proxy can carry either way */
 	uint64_t count;       /* -c: stop after this many message lines; 0: no limit */
+	uint64_t spin_ns;     /* poll without sleeping this long after a message; 0: never */
 };
 
 /*

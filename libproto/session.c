@@ -642,3 +642,9 @@ size_t fp_session_pending(const struct fp_session *s)
 {
 	return s->pending.n;
 }
+
+uint32_t fp_session_pending_op(const struct fp_session *s, uint64_t unique)
+{
+	const struct pend *p = (const struct pend *)hm_find(&s->pending, unique, NULL, NULL);
+	return p ? p->opcode : 0;
+}

@@ -3,11 +3,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include "fusetransport/kernel.h"
@@ -283,6 +285,7 @@ int ft_kernel_mount(struct ft_kernel *k, const char *mountpoint, const struct ft
 	memset(k, 0, sizeof(*k));
 	k->fd = -1;
 	k->mnt_id = -1;
+	k->watchdog = -1;
 	char *mnt = realpath(mountpoint, NULL);
 	if (!mnt) {
 		ft_seterr(errbuf, "%s: %s", mountpoint, strerror(errno));
@@ -393,9 +396,68 @@ void ft_kernel_close(struct ft_kernel *k)
 	k->fd = -1;
 }
 
+#define FUSE_SUPER_MAGIC 0x65735546
+
+int ft_kernel_watchdog(struct ft_kernel *k, char *errbuf)
+{
+	if (!k->mountpoint) {
+		ft_seterr(errbuf, "watchdog: nothing mounted");
+		return -1;
+	}
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		ft_seterr(errbuf, "watchdog: pipe: %s", strerror(errno));
+		return -1;
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		ft_seterr(errbuf, "watchdog: fork: %s", strerror(errno));
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		/* Only syscalls from here: the parent may have threads. Hold nothing that keeps
+		 * the connection or the mount alive: no fd but the pipe, cwd "/". */
+		int rfd = p[0];
+		if (rfd > 3)
+			close_range(3, (unsigned)rfd - 1, 0);
+		close_range((unsigned)rfd + 1, ~0u, 0);
+		close_range(0, 2, 0);
+		setsid();
+		struct sigaction sa = {.sa_handler = SIG_IGN};
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+		sigaction(SIGHUP, &sa, NULL);
+		if (chdir("/") < 0)
+			_exit(1);
+		char c = 0;
+		ssize_t r;
+		do
+			r = read(rfd, &c, 1);
+		while (r < 0 && errno == EINTR);
+		if (r == 1)
+			_exit(0); /* stood down */
+		struct statfs sf;
+		if (statfs(k->mountpoint, &sf) == 0 ? (unsigned long)sf.f_type == FUSE_SUPER_MAGIC
+						     : errno == ENOTCONN)
+			umount2(k->mountpoint, MNT_DETACH);
+		_exit(0);
+	}
+	close(p[0]);
+	k->watchdog = p[1];
+	return 0;
+}
+
 void ft_kernel_free(struct ft_kernel *k)
 {
 	ft_kernel_close(k);
+	if (k->watchdog >= 0) {
+		ssize_t w = write(k->watchdog, "x", 1);
+		(void)w;
+		close(k->watchdog);
+		k->watchdog = -1;
+	}
 	free(k->mountpoint);
 	k->mountpoint = NULL;
 }

@@ -50,7 +50,9 @@ direct_s=$SECONDS
 rm -rf --one-file-system "$SRC"
 mkdir "$SRC"
 # fusedump's own shim is in the daemon's LD_PRELOAD already: the tap goes after it.
-start_fusedump proxied --json -x --stats -- \
+# -B: a trace buffer as large as the session (1 MiB WRITEs are 2 MiB of hex each): no line
+# may be dropped here, however slowly the trace file is written.
+start_fusedump proxied --json -x --stats -B 2097152 -- \
 	env FDTAP_FILE="$WORK/tap.bin" sh -c 'LD_PRELOAD="$LD_PRELOAD $0" exec "$@"' "$TAP" \
 	"$PASSTHROUGH_LL" -f -o "$OPTS" "$MNT"
 run_fwload proxied
@@ -65,6 +67,7 @@ diff -u "$WORK/direct.out" "$WORK/proxied.out" >&2 ||
 	fail "the workload gave other results through fusedump than on the direct mount"
 grep -q ' 0 refused by the socket, 0 refused by the kernel' "$ERR" ||
 	{ cat "$ERR" >&2; fail "messages were refused (--stats)"; }
+! grep -q '"event":"dropped"' "$TRACE" || fail "trace lines were dropped (-B too small?)"
 if grep -Eq '"status":"(invalid|truncated)"' "$TRACE"; then
 	grep -E '"status":"(invalid|truncated)"' "$TRACE" | head -3 | cut -c1-300 >&2
 	fail "the trace has messages that did not decode cleanly"

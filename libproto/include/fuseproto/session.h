@@ -47,6 +47,10 @@ size_t fp_session_mem(const struct fp_session *s);
 size_t fp_session_nodes(const struct fp_session *s);
 size_t fp_session_pending(const struct fp_session *s);
 
+/* The opcode of the request `unique` that waits for its reply, or 0 when none does. For a
+ * proxy that must know what a reply answers before it forwards it (and decodes it). */
+uint32_t fp_session_pending_op(const struct fp_session *s, uint64_t unique);
+
 #ifdef __cplusplus
 }
 #endif

@@ -53,6 +53,8 @@ struct ft_kernel {
 	char *mountpoint;  /* absolute path, as mounted */
 	int mnt_id;        /* the mount's id in /proc/self/mountinfo, or -1 when unknown */
 	int mounted;       /* ours is (as far as we know) still mounted */
+	int watchdog;      /* write end of the watchdog's pipe, or -1 (set it to -1 before
+			    * ft_kernel_mount when the struct is not zeroed) */
 };
 
 /*
@@ -78,7 +80,16 @@ int ft_kernel_unmount(struct ft_kernel *k, int *lazy, char *errbuf);
  * flight and new ones fail with ENOTCONN, as when a daemon dies. Idempotent. */
 void ft_kernel_close(struct ft_kernel *k);
 
-/* Close /dev/fuse (if open) and free the mountpoint. Does not unmount. */
+/*
+ * Start a watchdog for our mount: a small process of its own session that waits until we
+ * are gone and, if we died without ft_kernel_free() (SIGKILL, a crash), unmounts lazily
+ * what is left on the mountpoint when it is still FUSE (or a dead FUSE connection,
+ * ENOTCONN), so that even then no mount is left behind. Returns 0, or -1 with errbuf filled.
+ */
+int ft_kernel_watchdog(struct ft_kernel *k, char *errbuf);
+
+/* Close /dev/fuse (if open), stand the watchdog down, free the mountpoint. Does not
+ * unmount. */
 void ft_kernel_free(struct ft_kernel *k);
 
 #ifdef __cplusplus
