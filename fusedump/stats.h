@@ -10,9 +10,15 @@
 #include "fuseproto/abi.h"
 #include "fuseproto/msg.h"
 
+/* Latencies are counted in buckets of a log scale: FD_LAT_SUB per power of two, so that a
+ * percentile read from them is within 1/FD_LAT_SUB of the true value. */
+#define FD_LAT_SUB 8
+#define FD_LAT_BUCKETS (64 * FD_LAT_SUB)
+
 struct fd_opstat {
 	uint64_t requests, replies, errors;
 	uint64_t lat_sum_ns, lat_max_ns, lat_n;
+	uint32_t lat[FD_LAT_BUCKETS];
 };
 
 struct fd_stats {
