@@ -225,7 +225,7 @@ static int mount_devfd(struct opts *o, struct ft_kernel *k, struct ft_mount_opts
 		return -1;
 	if (ft_kernel_mount(k, o->argv[mi], mo, errbuf) < 0)
 		return -1;
-	if (ft_kernel_watchdog(k, errbuf) < 0)
+	if (ft_kernel_watchdog(k, NULL, errbuf) < 0)
 		fprintf(stderr, "fusedump: warning: %s\n", errbuf);
 	return mi;
 }
@@ -316,6 +316,7 @@ int main(int argc, char **argv)
 		.ctl_fd = sh.lfd,
 		.daemon_fd = sv[1],
 		.user_opts = o.mount_opts,
+		.leftovers = sh.leftovers,
 		.argv = o.argv,
 		.sigfd = sigfd,
 		.child = child,

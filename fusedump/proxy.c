@@ -591,7 +591,7 @@ static int do_mount(struct loop *l, const char *target, const char *opts, pid_t 
 		e = EINVAL;
 	else if (ft_kernel_mount(p->k, target, &mo, err) < 0)
 		e = errno ? errno : EIO;
-	if (!e && ft_kernel_watchdog(p->k, err) < 0)
+	if (!e && ft_kernel_watchdog(p->k, p->leftovers, err) < 0)
 		EVENT(l, "mount", 0, "%s", err);
 	if (!e) {
 		char how[128];
@@ -847,9 +847,11 @@ static int exit_status(const struct loop *l)
 	/* Once the kernel has ended the session, the daemon only ends because we told it to:
 	 * with SIGTERM, which libfuse keeps as the session's error (its daemons then exit 1;
 	 * with a real /dev/fuse they would have read ENODEV and exited 0), or with the end of
-	 * file on its socket ("short read", 1 again). So any exit is the clean end; a crash,
-	 * or having to use SIGKILL, is not. */
-	if (d->kill_sent)
+	 * file on its socket ("short read", 1 again; ENODEV and 0 through the LD_PRELOAD
+	 * shim). So any exit is the clean end; a crash, or having to use SIGKILL, is not. */
+	/* when the daemon never went to the background, child and writer are one process,
+	 * which the escalation signals through the child */
+	if (d->kill_sent || (d->pid == l->child.pid && l->child.kill_sent))
 		code = 1;
 	else if (!d->reaped || WIFEXITED(d->status))
 		code = 0;

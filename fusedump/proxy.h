@@ -21,6 +21,7 @@ struct fd_proxy {
 	int daemon_fd;        /* with ctl_fd: the daemon's end of the socketpair, handed to
 			       * the shims, closed by the loop once mounted */
 	const char *user_opts; /* with ctl_fd: -m, applied over the daemon's options */
+	const char *const *leftovers; /* with ctl_fd: the shims' files, for the watchdog */
 	char *const *argv;    /* the daemon's command line, for the trace */
 	int sigfd;            /* signalfd for SIGINT, SIGTERM, SIGHUP, SIGCHLD (blocked) */
 	pid_t child;          /* the spawned daemon */

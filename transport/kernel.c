@@ -398,7 +398,7 @@ void ft_kernel_close(struct ft_kernel *k)
 
 #define FUSE_SUPER_MAGIC 0x65735546
 
-int ft_kernel_watchdog(struct ft_kernel *k, char *errbuf)
+int ft_kernel_watchdog(struct ft_kernel *k, const char *const *leftovers, char *errbuf)
 {
 	if (!k->mountpoint) {
 		ft_seterr(errbuf, "watchdog: nothing mounted");
@@ -438,10 +438,15 @@ int ft_kernel_watchdog(struct ft_kernel *k, char *errbuf)
 		while (r < 0 && errno == EINTR);
 		if (r == 1)
 			_exit(0); /* stood down */
+		/* a dead connection gives ENOTCONN, or ECONNABORTED to a request that was
+		 * waiting when it was aborted, which a statfs right after our death can be */
 		struct statfs sf;
 		if (statfs(k->mountpoint, &sf) == 0 ? (unsigned long)sf.f_type == FUSE_SUPER_MAGIC
-						     : errno == ENOTCONN)
+						     : errno == ENOTCONN || errno == ECONNABORTED)
 			umount2(k->mountpoint, MNT_DETACH);
+		for (const char *const *l = leftovers; l && *l; l++)
+			if (unlink(*l) < 0 && errno == EISDIR)
+				rmdir(*l);
 		_exit(0);
 	}
 	close(p[0]);

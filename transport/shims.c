@@ -137,8 +137,13 @@ int ft_shims_open(struct ft_shims *s, char *errbuf)
 		return -1;
 	}
 	snprintf(s->ctl, sizeof(s->ctl), "%s/ctl", s->dir);
-	char bin[PATH_MAX + 8];
-	snprintf(bin, sizeof(bin), "%s/bin", s->dir);
+	static const char *const names[] = {"/bin/fusermount3", "/bin/fusermount", "/ctl", "/bin", ""};
+	for (int i = 0; i < 5; i++) {
+		snprintf(s->paths[i], sizeof(s->paths[i]), "%s%s", s->dir, names[i]);
+		s->leftovers[i] = s->paths[i];
+	}
+	s->leftovers[5] = NULL;
+	const char *bin = s->paths[3];
 	s->lfd = ft_ctl_listen(s->ctl);
 	if (s->lfd < 0) {
 		ft_seterr(errbuf, "control socket %s: %s", s->ctl, strerror(errno));
@@ -177,14 +182,8 @@ void ft_shims_close(struct ft_shims *s)
 	}
 	if (!s->dir[0])
 		return;
-	char p[PATH_MAX + 64];
-	static const char *const files[] = {"bin/fusermount3", "bin/fusermount", "ctl"};
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		snprintf(p, sizeof(p), "%s/%s", s->dir, files[i]);
-		unlink(p);
-	}
-	snprintf(p, sizeof(p), "%s/bin", s->dir);
-	rmdir(p);
-	rmdir(s->dir);
+	for (int i = 0; s->leftovers[i]; i++)
+		if (unlink(s->leftovers[i]) < 0 && errno == EISDIR)
+			rmdir(s->leftovers[i]);
 	s->dir[0] = 0;
 }

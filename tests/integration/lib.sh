@@ -123,6 +123,36 @@ wait_fusedump() {
 	kill -0 "$FD_PID" 2>/dev/null && fail "fusedump still running after $1 s"
 	wait "$FD_PID"
 	FD_RC=$?
+	forget "$FD_PID"
+}
+
+# forget PID...: drop waited-for pids from PIDS: the system may give them to other
+# processes, which the cleanup must never signal.
+forget() {
+	local keep=() p q
+	for p in "${PIDS[@]}"; do
+		for q in "$@"; do
+			[ "$p" = "$q" ] && continue 2
+		done
+		keep+=("$p")
+	done
+	PIDS=("${keep[@]}")
+}
+
+# until_ok SECONDS CMD...: run CMD every 0.1 s until it succeeds; 1 after SECONDS.
+until_ok() {
+	local n=$(($1 * 10))
+	shift
+	for _ in $(seq "$n"); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# running PID: the process exists and has not ended (a zombie has).
+running() {
+	grep -qs '^State:[^A-Z]*[^Z]' "/proc/$1/status"
 }
 
 # expect_no_mount: our mount point is not a mount point any more.

@@ -84,9 +84,11 @@ void ft_kernel_close(struct ft_kernel *k);
  * Start a watchdog for our mount: a small process of its own session that waits until we
  * are gone and, if we died without ft_kernel_free() (SIGKILL, a crash), unmounts lazily
  * what is left on the mountpoint when it is still FUSE (or a dead FUSE connection,
- * ENOTCONN), so that even then no mount is left behind. Returns 0, or -1 with errbuf filled.
+ * ENOTCONN), so that even then no mount is left behind; it then also removes `leftovers`
+ * (NULL, or a NULL-terminated list of files and then empty directories, in that order).
+ * Returns 0, or -1 with errbuf filled.
  */
-int ft_kernel_watchdog(struct ft_kernel *k, char *errbuf);
+int ft_kernel_watchdog(struct ft_kernel *k, const char *const *leftovers, char *errbuf);
 
 /* Close /dev/fuse (if open), stand the watchdog down, free the mountpoint. Does not
  * unmount. */

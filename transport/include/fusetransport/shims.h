@@ -21,6 +21,8 @@ struct ft_shims {
 	char libexec[PATH_MAX]; /* where libfusewire-preload.so and fusewire-fusermount are */
 	int lfd;                /* the listening control socket, O_NONBLOCK; -1 when closed */
 	char **env;             /* the daemon's environment: ours plus the additions */
+	char paths[5][128];     /* what the directory holds, and itself, in removal order */
+	const char *leftovers[6]; /* the same as a NULL-terminated list (ft_kernel_watchdog) */
 };
 
 /*
