@@ -80,8 +80,9 @@ struct loop {
 	int stops;
 	int daemon_died;      /* the socket closed while the kernel was still there */
 	int failed;           /* something went wrong that makes the exit status 1 */
-	int preloaded;        /* the daemon mounted through the LD_PRELOAD library, which turns
-			       * the socket's end of file into ENODEV */
+	int shim_mounted;     /* the daemon mounted through a shim, not --devfd */
+	int preloaded;        /* through the LD_PRELOAD library, which turns the socket's end
+			       * of file into ENODEV */
 	int hinted;           /* said that no mount request came yet */
 	int out_failed;
 	uint64_t deadline;    /* CLOCK_MONOTONIC ns; 0: none */
@@ -292,11 +293,14 @@ static void kernel_gone(struct loop *l, const char *why)
 	EVENT(l, "kernel", 0, "%s", why);
 	close_dev(l);
 	unmount_final(l);
-	if (l->sock_open && l->preloaded) {
-		/* read() gives the daemon ENODEV, as /dev/fuse would; it ends by itself */
+	if (l->sock_open && l->shim_mounted) {
+		/* Through the LD_PRELOAD shim, read() gives the daemon ENODEV, as /dev/fuse
+		 * would; a go-fuse daemon ends its loop at the end of file. A SIGTERM now would
+		 * race with that: gocryptfs, told first, tries to unmount what is gone and
+		 * exits 15. It comes only if the daemon is still there at the deadline. */
 		shutdown(l->p->sock_fd, SHUT_WR);
-		EVENT(l, "daemon", 0, "closed the daemon's side of the socket: it reads ENODEV "
-				      "and ends");
+		EVENT(l, "daemon", 0, "closed the daemon's side of the socket: it reads %s and ends",
+		      l->preloaded ? "ENODEV" : "the end of file");
 		l->ph = PH_DRAIN;
 		l->deadline = now_mono() + DRAIN_NS;
 	} else if (l->sock_open && proc_signal(l, daemon_proc(l), SIGTERM)) {
@@ -649,6 +653,7 @@ static void on_ctl(struct loop *l)
 				ft_ctl_reply(&r, st, -1, err);
 				continue;
 			}
+			l->shim_mounted = 1;
 			if (!strcmp(r.argv[3], "mount(2)"))
 				l->preloaded = 1;
 			ft_ctl_reply(&r, 0, l->p->daemon_fd, NULL);

@@ -36,10 +36,11 @@ struct fd_proxy {
  * socket; a daemon that exits first ends the run with its status.
  * Then run until both sides are gone:
  *  - the filesystem is unmounted (ENODEV on /dev/fuse): a daemon that mounted through
- *    the LD_PRELOAD library gets the end of file on its socket, which the library turns
- *    into ENODEV; any other daemon, which cannot get ENODEV from a socket, is sent
- *    SIGTERM (to the pid that wrote the socket last, known from SCM_CREDENTIALS); then
- *    its socket is closed and it is waited for;
+ *    a shim gets the end of file on its socket (which the LD_PRELOAD library turns into
+ *    ENODEV), and SIGTERM only if it has not ended 5 s later; a --devfd daemon, which
+ *    cannot get ENODEV from a socket, gets SIGTERM at once (to the pid that wrote the
+ *    socket last, known from SCM_CREDENTIALS); then its socket is closed and it is
+ *    waited for;
  *  - the daemon closes the socket (it died): /dev/fuse is closed, which fails requests in
  *    flight with ENOTCONN, the mount is removed (lazily if busy);
  *  - SIGINT, SIGTERM, SIGHUP or -c: unmount (lazily if busy) and go on until the kernel

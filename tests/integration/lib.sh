@@ -152,7 +152,7 @@ until_ok() {
 
 # running PID: the process exists and has not ended (a zombie has).
 running() {
-	grep -qs '^State:[^A-Z]*[^Z]' "/proc/$1/status"
+	grep -qs '^State:[[:space:]]*[^Z[:space:]]' "/proc/$1/status"
 }
 
 # expect_no_mount: our mount point is not a mount point any more.
