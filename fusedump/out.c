@@ -99,23 +99,23 @@ int fd_out_open(struct fd_out *o, const char *path, int json, unsigned fmt, size
 	return 0;
 }
 
+static void format_event(const struct fd_out *o, struct fp_sbuf *b, uint64_t ts_ns,
+			 const char *name, uint64_t unique, uint64_t lines, const char *msg);
+
 /* With lock held: when lines were dropped and there is room again, say so, there. */
 static void note_dropped(struct fd_out *o)
 {
 	if (!o->dropped || o->pend.len + 256 > o->limit)
 		return;
-	char note[256];
-	uint64_t ts = fd_now_real();
-	int n = o->json ?
-		snprintf(note, sizeof(note),
-			 "{\"ts\":%" PRIu64 ".%09" PRIu64 ",\"dir\":\"event\",\"event\":"
-			 "\"dropped\",\"lines\":%" PRIu64 ",\"msg\":\"%" PRIu64 " trace lines "
-			 "dropped here: the output was too slow\"}\n",
-			 ts / 1000000000u, ts % 1000000000u, o->dropped, o->dropped) :
-		snprintf(note, sizeof(note),
-			 "# %" PRIu64 " trace lines dropped here: the output was too slow\n",
-			 o->dropped);
-	fp_sbuf_put(&o->pend, note, (size_t)n);
+	char msg[96];
+	snprintf(msg, sizeof(msg), "%" PRIu64 " trace lines dropped here: the output was too slow",
+		 o->dropped);
+	struct fp_sbuf note = {0};
+	format_event(o, &note, fd_now_real(), "dropped", 0, o->dropped, msg);
+	fp_sbuf_put(&note, "\n", 1);
+	if (!note.oom)
+		fp_sbuf_put(&o->pend, note.s, note.len);
+	fp_sbuf_free(&note);
 	o->dropped_total += o->dropped;
 	o->dropped = 0;
 }
@@ -159,6 +159,28 @@ uint64_t fd_now_real(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* An event line into b: text "# <msg>", JSON {"ts":..,"dir":"event","event":NAME,
+ * ["unique":N,] ["lines":N,] "msg":"..."}. unique and lines 0: none. */
+static void format_event(const struct fd_out *o, struct fp_sbuf *b, uint64_t ts_ns,
+			 const char *name, uint64_t unique, uint64_t lines, const char *msg)
+{
+	if (o->json) {
+		fp_sbuf_printf(b, "{\"ts\":%" PRIu64 ".%09" PRIu64 ",\"dir\":\"event\",\"event\":\"%s\"",
+			       ts_ns / 1000000000u, ts_ns % 1000000000u, name);
+		if (unique)
+			fp_sbuf_printf(b, ",\"unique\":%" PRIu64, unique);
+		if (lines)
+			fp_sbuf_printf(b, ",\"lines\":%" PRIu64, lines);
+		fp_sbuf_put(b, ",\"msg\":", 7);
+		fp_sbuf_json_quote(b, (const uint8_t *)msg, strlen(msg));
+		fp_sbuf_put(b, "}", 1);
+	} else {
+		if (o->fmt & FP_FMT_TIME)
+			fp_sbuf_clock(b, ts_ns);
+		fp_sbuf_printf(b, "# %s", msg);
+	}
+}
+
 void fd_out_event(struct fd_out *o, uint64_t ts_ns, const char *name, uint64_t unique,
 		  const char *fmt, ...)
 {
@@ -168,20 +190,7 @@ void fd_out_event(struct fd_out *o, uint64_t ts_ns, const char *name, uint64_t u
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	fp_sbuf_clear(&o->line);
-	if (o->json) {
-		fp_sbuf_printf(&o->line,
-			       "{\"ts\":%" PRIu64 ".%09" PRIu64 ",\"dir\":\"event\",\"event\":\"%s\"",
-			       ts_ns / 1000000000u, ts_ns % 1000000000u, name);
-		if (unique)
-			fp_sbuf_printf(&o->line, ",\"unique\":%" PRIu64, unique);
-		fp_sbuf_put(&o->line, ",\"msg\":", 7);
-		fp_sbuf_json_quote(&o->line, (const uint8_t *)msg, strlen(msg));
-		fp_sbuf_put(&o->line, "}", 1);
-	} else {
-		if (o->fmt & FP_FMT_TIME)
-			fp_sbuf_clock(&o->line, ts_ns);
-		fp_sbuf_printf(&o->line, "# %s", msg);
-	}
+	format_event(o, &o->line, ts_ns, name, unique, 0, msg);
 	put_line(o, 1);
 }
 

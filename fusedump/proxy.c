@@ -37,7 +37,7 @@
 
 #define BURST 64                        /* messages per side per wakeup */
 #define SEC 1000000000ull
-#define DRAIN_NS (5 * SEC)              /* after SIGTERM: wait this long for the socket EOF */
+#define DRAIN_NS (5 * SEC)              /* after the kernel left: wait this long for the socket EOF */
 #define REAP_NS (10 * SEC)              /* then for the processes, before SIGKILL */
 #define ESCALATE_NS (5 * SEC)           /* between later escalation steps */
 #define MOUNT_HINT_NS (10 * SEC)        /* no mount request after this long: say why */
@@ -46,7 +46,7 @@ enum phase {
 	PH_MOUNTWAIT,  /* the daemon runs, has not asked through a shim to mount yet */
 	PH_RUN,        /* both sides up */
 	PH_UNMOUNTING, /* we unmounted (maybe lazily): serve until the kernel lets go */
-	PH_DRAIN,      /* the kernel is gone, the daemon got SIGTERM: read until EOF */
+	PH_DRAIN,      /* the kernel is gone, the daemon told (EOF, SIGTERM): read until EOF */
 	PH_REAP,       /* both channels closed: wait for the daemon's processes */
 	PH_DONE,
 };
@@ -293,20 +293,17 @@ static void kernel_gone(struct loop *l, const char *why)
 	EVENT(l, "kernel", 0, "%s", why);
 	close_dev(l);
 	unmount_final(l);
-	if (l->sock_open && l->shim_mounted) {
-		/* Through the LD_PRELOAD shim, read() gives the daemon ENODEV, as /dev/fuse
-		 * would; a go-fuse daemon ends its loop at the end of file. A SIGTERM now would
-		 * race with that: gocryptfs, told first, tries to unmount what is gone and
-		 * exits 15. It comes only if the daemon is still there at the deadline. */
+	/* A daemon that mounted through a shim ends at the end of file on its socket (the
+	 * LD_PRELOAD shim turns it into ENODEV, as /dev/fuse would; go-fuse ends its loop),
+	 * and gets SIGTERM only if it is still there at the deadline: told at once, gocryptfs
+	 * tries to unmount what is gone and exits 15. Any other gets SIGTERM now, and the end
+	 * of file too, which wakes the readers of a daemon that waits for its loop to end. */
+	if (l->sock_open && (l->shim_mounted || proc_signal(l, daemon_proc(l), SIGTERM))) {
 		shutdown(l->p->sock_fd, SHUT_WR);
-		EVENT(l, "daemon", 0, "closed the daemon's side of the socket: it reads %s and ends",
-		      l->preloaded ? "ENODEV" : "the end of file");
-		l->ph = PH_DRAIN;
-		l->deadline = now_mono() + DRAIN_NS;
-	} else if (l->sock_open && proc_signal(l, daemon_proc(l), SIGTERM)) {
-		/* and the end of file, which wakes the readers of a daemon that waits for its
-		 * loop to end (go-fuse, after unmounting through the fusermount shim) */
-		shutdown(l->p->sock_fd, SHUT_WR);
+		if (l->shim_mounted)
+			EVENT(l, "daemon", 0,
+			      "closed the daemon's side of the socket: it reads %s and ends",
+			      l->preloaded ? "ENODEV" : "the end of file");
 		l->ph = PH_DRAIN;
 		l->deadline = now_mono() + DRAIN_NS;
 	} else {
@@ -853,9 +850,9 @@ static int exit_status(const struct loop *l)
 	 * with SIGTERM, which libfuse keeps as the session's error (its daemons then exit 1;
 	 * with a real /dev/fuse they would have read ENODEV and exited 0), or with the end of
 	 * file on its socket ("short read", 1 again; ENODEV and 0 through the LD_PRELOAD
-	 * shim). So any exit is the clean end; a crash, or having to use SIGKILL, is not. */
-	/* when the daemon never went to the background, child and writer are one process,
-	 * which the escalation signals through the child */
+	 * shim). So any exit is the clean end; a crash, or having to use SIGKILL, is not.
+	 * (When the daemon never went to the background, child and writer are one process,
+	 * which the escalation signals through the child.) */
 	if (d->kill_sent || (d->pid == l->child.pid && l->child.kill_sent))
 		code = 1;
 	else if (!d->reaped || WIFEXITED(d->status))
