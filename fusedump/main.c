@@ -19,6 +19,7 @@
 #include "fusetransport/shims.h"
 #include "out.h"
 #include "proxy.h"
+#include "readcap.h"
 #include "stats.h"
 
 #ifndef FUSEWIRE_VERSION
@@ -26,7 +27,9 @@
 #endif
 
 static const char usage_text[] =
-	"usage: fusedump [-tvx] [--json] [-o FILE] [-c COUNT] [-B KIB] [--stats] [-m OPTS] [--devfd] -- DAEMON [ARGS...]\n";
+	"usage: fusedump [-tvx] [--json] [-o FILE] [-c COUNT] [-B KIB] [--stats] [-m OPTS] [--devfd]\n"
+	"                [-w FILE [--print] [-s SNAPLEN] [-C SIZE [-W COUNT]]] -- DAEMON [ARGS...]\n"
+	"       fusedump -r FILE [-tvx] [--json] [-o FILE] [-c COUNT] [--stats]\n";
 
 static const char help_text[] =
 	"Run the FUSE daemon DAEMON ARGS..., unmodified, behind a transparent proxy, and print\n"
@@ -45,6 +48,20 @@ static const char help_text[] =
 	"  -t, --time             start text lines with the time of day (UTC)\n"
 	"  -x, --hex              the bytes of every message too, in hex (JSON: \"raw\")\n"
 	"  -c, --count COUNT      print COUNT messages, then unmount and end\n"
+	"  -w, --write FILE       write every message to the capture FILE (pcap; Wireshark\n"
+	"                         reads it with dissectors/fuse.lua) instead of printing it\n"
+	"      --print            with -w: print the trace too (to stdout, or -o FILE)\n"
+	"  -s, --snapshot-length SNAPLEN\n"
+	"                         with -w: keep at most SNAPLEN bytes of each message, but\n"
+	"                         always its headers and fields: only data (READ and WRITE\n"
+	"                         data, xattr values) is cut (default 0: everything)\n"
+	"  -C, --file-size SIZE   with -w: start a new file when this one reaches SIZE\n"
+	"                         (millions of bytes, or with a suffix k, m, g: KiB, MiB, GiB);\n"
+	"                         FILE, FILE1, FILE2, ...\n"
+	"  -W, --file-count COUNT with -C: keep COUNT files, FILE0 to FILE<COUNT-1>, and\n"
+	"                         then overwrite the oldest\n"
+	"  -r, --read FILE        print the capture FILE (pcap or pcapng, written by -w) as\n"
+	"                         the live trace was printed, instead of running a daemon\n"
 	"      --stats            print message counts and latencies to stderr at the end\n"
 	"  -B, --buffer-size KIB  trace waiting to be written, at most (default 16384); when\n"
 	"                         the output is slower than that, lines are dropped and counted\n"
@@ -65,6 +82,10 @@ static const char help_text[] =
 	"128+signal, or 1; 1 for fusedump's own failures; 2 for usage errors.\n";
 
 struct opts {
+	const char *write, *read;
+	int print;
+	uint32_t snaplen;
+	struct fp_capw_opts rot;
 	int json;
 	unsigned fmt;
 	const char *output;
@@ -84,6 +105,42 @@ static void usage_error(const char *fmt, const char *arg)
 	exit(2);
 }
 
+static void usage_error_n(const char *opt, const char *arg, uint64_t min, uint64_t max)
+{
+	char msg[160];
+	snprintf(msg, sizeof(msg), "%s: '%%s' is not a number from %" PRIu64 " to %" PRIu64, opt,
+		 min, max);
+	usage_error(msg, arg);
+}
+
+/* The argument of option `opt`: a whole number from min to max. */
+static uint64_t number(const char *arg, const char *opt, uint64_t min, uint64_t max)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(arg, &end, 10);
+	if (!*arg || *end || errno || arg[0] == '-' || v < min || v > max)
+		usage_error_n(opt, arg, min, max);
+	return v;
+}
+
+/* -C: millions of bytes like tcpdump, or KiB, MiB, GiB with a suffix k, m, g. */
+static uint64_t size_arg(const char *arg)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(arg, &end, 10);
+	uint64_t unit = 1000000;
+	if (*end && !end[1] && strchr("kKmMgG", *end))
+		unit = *end == 'k' || *end == 'K' ? 1024u : *end == 'm' || *end == 'M' ? 1u << 20 : 1u << 30;
+	else if (*end)
+		v = 0;
+	if (!*arg || errno || arg[0] == '-' || v == 0 || v > (1ull << 40) / unit)
+		usage_error("-C: '%s' is not a file size (millions of bytes, or a number with k, m "
+			    "or g)", arg);
+	return v * unit;
+}
+
 static void parse_args(struct opts *o, int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -93,7 +150,13 @@ static void parse_args(struct opts *o, int argc, char **argv)
 		{"time", no_argument, NULL, 't'},
 		{"hex", no_argument, NULL, 'x'},
 		{"count", required_argument, NULL, 'c'},
-		{"stats", no_argument, NULL, 's'},
+		{"stats", no_argument, NULL, 'S'},
+		{"write", required_argument, NULL, 'w'},
+		{"read", required_argument, NULL, 'r'},
+		{"print", no_argument, NULL, 'P'},
+		{"snapshot-length", required_argument, NULL, 's'},
+		{"file-size", required_argument, NULL, 'C'},
+		{"file-count", required_argument, NULL, 'W'},
 		{"mount-options", required_argument, NULL, 'm'},
 		{"devfd", no_argument, NULL, 'D'},
 		{"buffer-size", required_argument, NULL, 'B'},
@@ -106,7 +169,7 @@ static void parse_args(struct opts *o, int argc, char **argv)
 	opterr = 0; /* our own messages, which name "fusedump" rather than argv[0] */
 	/* '+': stop at the first non-option, the daemon, even without "--"; ':': tell a
 	 * missing argument from an unknown option */
-	while ((c = getopt_long(argc, argv, "+:o:vtxc:m:B:hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:o:vtxc:m:B:w:r:s:C:W:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
 			o->output = optarg;
@@ -123,27 +186,33 @@ static void parse_args(struct opts *o, int argc, char **argv)
 		case 'x':
 			o->fmt |= FP_FMT_HEX;
 			break;
-		case 'c': {
-			char *end;
-			errno = 0;
-			unsigned long long v = strtoull(optarg, &end, 10);
-			if (!*optarg || *end || errno || v == 0 || optarg[0] == '-')
-				usage_error("-c: '%s' is not a positive number", optarg);
-			o->count = v;
+		case 'c':
+			o->count = number(optarg, "-c", 1, UINT64_MAX);
 			break;
-		}
-		case 's':
+		case 'S':
 			o->stats = 1;
 			break;
-		case 'B': {
-			char *end;
-			errno = 0;
-			unsigned long long v = strtoull(optarg, &end, 10);
-			if (!*optarg || *end || errno || v == 0 || optarg[0] == '-' || v > (1ull << 30))
-				usage_error("-B: '%s' is not a size in KiB from 1 to 1073741824", optarg);
-			o->buffer = (size_t)v << 10;
+		case 'w':
+			o->write = optarg;
 			break;
-		}
+		case 'r':
+			o->read = optarg;
+			break;
+		case 'P':
+			o->print = 1;
+			break;
+		case 's':
+			o->snaplen = (uint32_t)number(optarg, "-s", 0, UINT32_MAX);
+			break;
+		case 'C':
+			o->rot.file_size = size_arg(optarg);
+			break;
+		case 'W':
+			o->rot.files = (unsigned)number(optarg, "-W", 1, 1000000);
+			break;
+		case 'B':
+			o->buffer = (size_t)number(optarg, "-B", 1, 1ull << 30) << 10;
+			break;
 		case 'm':
 			o->mount_opts = optarg;
 			break;
@@ -164,6 +233,18 @@ static void parse_args(struct opts *o, int argc, char **argv)
 			break;
 		}
 	}
+	if (o->read) {
+		if (optind < argc)
+			usage_error("-r reads a capture and runs no daemon: '%s'", argv[optind]);
+		if (o->write || o->mount_opts || o->devfd)
+			usage_error("%s", "-r goes with the output options only (-o, --json, -v, -t, -x, "
+					  "-c, --stats), not -w, -m or --devfd");
+		return;
+	}
+	if ((o->print || o->snaplen || o->rot.file_size) && !o->write)
+		usage_error("%s", "--print, -s and -C go with -w");
+	if (o->rot.files && !o->rot.file_size)
+		usage_error("%s", "-W goes with -C");
 	if (optind >= argc)
 		usage_error("%s", "no daemon to run");
 	o->argv = argv + optind;
@@ -230,6 +311,30 @@ static int mount_devfd(struct opts *o, struct ft_kernel *k, struct ft_mount_opts
 	return mi;
 }
 
+/* Close the output, say what it lost, and then `err` (the output comes first). Returns the
+ * exit status: `code`, or 1 when it was 0 but the output failed. */
+static int finish(struct fd_out *out, int code, const char *err)
+{
+	const char *name = out->name;
+	if (fd_out_close(out) < 0) {
+		if (out->cap_err[0])
+			fprintf(stderr, "fusedump: %s\n", out->cap_err);
+		else
+			fprintf(stderr, "fusedump: %s: %s\n", name, strerror(errno));
+		if (!code)
+			code = 1;
+	}
+	if (out->dropped_total)
+		fprintf(stderr, "fusedump: %" PRIu64 " trace lines dropped: %s was slower than the "
+				"traffic\n", out->dropped_total, name);
+	if (out->cap_lost)
+		fprintf(stderr, "fusedump: %" PRIu64 " messages left out of the capture: writing it "
+				"was slower than the traffic\n", out->cap_lost);
+	if (err)
+		fprintf(stderr, "fusedump: %s\n", err);
+	return code;
+}
+
 /* How long the loop polls without sleeping after a message (proxy.h). */
 static uint64_t spin_ns(void)
 {
@@ -245,10 +350,30 @@ int main(int argc, char **argv)
 	if (o.mount_opts)
 		check_mount_opts(o.mount_opts);
 
+	/* like tcpdump, -w alone prints nothing: the trace too with --print or -o */
+	const char *trace = o.output ? o.output : (!o.write || o.print) ? "-" : NULL;
 	struct fd_out out;
-	if (fd_out_open(&out, o.output, o.json, o.fmt, o.buffer) < 0) {
-		fprintf(stderr, "fusedump: %s: %s\n", o.output, strerror(errno));
+	if (fd_out_open(&out, trace, o.json, o.fmt, o.buffer) < 0) {
+		fprintf(stderr, "fusedump: %s: %s\n", trace, strerror(errno));
 		return 1;
+	}
+	struct fd_stats stats;
+	memset(&stats, 0, sizeof(stats));
+	if (o.read) {
+		char err[600];
+		out.lossless = 1;
+		int code = fd_read_capture(o.read, &out, &stats, o.count, err, sizeof(err));
+		if (o.stats)
+			fd_stats_print(&stats, stderr);
+		return finish(&out, code, code ? err : NULL);
+	}
+	if (o.write) {
+		char err[600];
+		if (fd_out_capture(&out, o.write, &o.rot, o.snaplen, o.buffer, err, sizeof(err)) < 0) {
+			fprintf(stderr, "fusedump: %s\n", err);
+			fd_out_close(&out);
+			return 1;
+		}
 	}
 
 	int code = 1, sigfd = -1, sv[2] = {-1, -1};
@@ -306,8 +431,6 @@ int main(int argc, char **argv)
 		sv[1] = -1;
 	}
 
-	struct fd_stats stats;
-	memset(&stats, 0, sizeof(stats));
 	struct fd_proxy p = {
 		.out = &out,
 		.stats = &stats,
@@ -330,14 +453,7 @@ int main(int argc, char **argv)
 	if (o.stats)
 		fd_stats_print(&stats, stderr);
 out:
-	if (fd_out_close(&out) < 0) {
-		fprintf(stderr, "fusedump: %s: %s\n", out.name, strerror(errno));
-		if (!code)
-			code = 1;
-	}
-	if (out.dropped_total)
-		fprintf(stderr, "fusedump: %" PRIu64 " trace lines dropped: %s was slower than the "
-				"traffic\n", out.dropped_total, out.name);
+	code = finish(&out, code, NULL);
 	ft_shims_close(&sh);
 	ft_mount_opts_free(&mo);
 	ft_kernel_free(&k);

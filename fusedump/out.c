@@ -1,11 +1,10 @@
 /* The trace sink: the proxy formats each line with libproto and appends it to a bounded
- * buffer; a writer thread writes that to stdout or -o FILE. A slow terminal or pipe never
- * holds up the proxy: when the buffer is full, lines are dropped and counted, and a line
- * says so where they went missing. */
+ * queue (queue.h); its thread writes that to stdout or -o FILE. A slow terminal or pipe
+ * never holds up the proxy: when the queue is full, lines are dropped and counted, and a
+ * line says so where they went missing. Capture records go to the capture sink (cap.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,55 +14,20 @@
 #include "fusetransport/kernel.h"
 #include "out.h"
 
-/* The writer thread: takes what the proxy appended and writes it with blocking writes,
- * woken when a lot is waiting or the proxy goes idle, and at least every WRITER_TICK_MS. */
-#define WRITER_TICK_MS 50
-#define KICK_BYTES (256u << 10)
-
-static void *writer(void *arg)
+/* The writer thread's side: blocking writes of whole lines. */
+static int write_all(void *ctx, const char *p, size_t n)
 {
-	struct fd_out *o = arg;
-	struct fp_sbuf mine = {0};
-	pthread_mutex_lock(&o->lock);
-	for (;;) {
-		while (!o->pend.len && !o->closing) {
-			struct timespec ts;
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += WRITER_TICK_MS * 1000000L;
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000L;
-			}
-			pthread_cond_timedwait(&o->cond, &o->lock, &ts);
-		}
-		if (!o->pend.len && o->closing)
-			break;
-		/* swap buffers: the proxy appends to the empty one while we write */
-		struct fp_sbuf t = o->pend;
-		o->pend = mine;
-		mine = t;
-		o->writing = 1;
-		pthread_mutex_unlock(&o->lock);
-		int err = 0;
-		for (size_t off = 0; off < mine.len && !err;) {
-			ssize_t w = write(o->fd, mine.s + off, mine.len - off);
-			if (w > 0)
-				off += (size_t)w;
-			else if (w < 0 && errno != EINTR)
-				err = errno;
-			else if (w == 0)
-				err = EIO;
-		}
-		fp_sbuf_clear(&mine);
-		pthread_mutex_lock(&o->lock);
-		o->writing = 0;
-		if (err && !o->err)
-			o->err = err;
-		pthread_cond_broadcast(&o->cond);
+	struct fd_out *o = ctx;
+	for (size_t off = 0; off < n;) {
+		ssize_t w = write(o->fd, p + off, n - off);
+		if (w > 0)
+			off += (size_t)w;
+		else if (w < 0 && errno != EINTR)
+			return errno;
+		else if (w == 0)
+			return EIO;
 	}
-	pthread_mutex_unlock(&o->lock);
-	fp_sbuf_free(&mine);
-	return NULL;
+	return 0;
 }
 
 int fd_out_open(struct fd_out *o, const char *path, int json, unsigned fmt, size_t limit)
@@ -71,8 +35,10 @@ int fd_out_open(struct fd_out *o, const char *path, int json, unsigned fmt, size
 	memset(o, 0, sizeof(*o));
 	o->json = json;
 	o->fmt = fmt;
-	o->limit = limit ? limit : FD_OUT_LIMIT;
-	if (!path || !strcmp(path, "-")) {
+	o->fd = -1;
+	if (!path)
+		return 0;
+	if (!strcmp(path, "-")) {
 		o->fd = STDOUT_FILENO;
 		o->name = "stdout";
 	} else {
@@ -81,31 +47,31 @@ int fd_out_open(struct fd_out *o, const char *path, int json, unsigned fmt, size
 			return -1;
 		o->name = path;
 	}
-	pthread_mutex_init(&o->lock, NULL);
-	pthread_cond_init(&o->cond, NULL);
-	/* the writer takes no signals: they are for the proxy's signalfd */
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	int e = pthread_create(&o->thread, NULL, writer, o);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	int e = fd_queue_start(&o->q, limit ? limit : FD_OUT_LIMIT, write_all, NULL, o);
 	if (e) {
 		if (o->fd != STDOUT_FILENO)
 			close(o->fd);
 		errno = e;
 		return -1;
 	}
-	o->running = 1;
+	o->text = 1;
 	return 0;
+}
+
+int fd_out_capture(struct fd_out *o, const char *path, const struct fp_capw_opts *ro,
+		   uint32_t snaplen, size_t limit, char *err, size_t n)
+{
+	o->cap = fd_cap_open(path, ro, snaplen, limit ? limit : FD_OUT_LIMIT, err, n);
+	return o->cap ? 0 : -1;
 }
 
 static void format_event(const struct fd_out *o, struct fp_sbuf *b, uint64_t ts_ns,
 			 const char *name, uint64_t unique, uint64_t lines, const char *msg);
 
-/* With lock held: when lines were dropped and there is room again, say so, there. */
-static void note_dropped(struct fd_out *o)
+/* When lines were dropped and there is room again, say so, there (FD_Q_WAIT: make room). */
+static void note_dropped(struct fd_out *o, enum fd_queue_mode mode)
 {
-	if (!o->dropped || o->pend.len + 256 > o->limit)
+	if (!o->dropped || (mode != FD_Q_WAIT && !fd_queue_room(&o->q, 256)))
 		return;
 	char msg[96];
 	snprintf(msg, sizeof(msg), "%" PRIu64 " trace lines dropped here: the output was too slow",
@@ -113,16 +79,16 @@ static void note_dropped(struct fd_out *o)
 	struct fp_sbuf note = {0};
 	format_event(o, &note, fd_now_real(), "dropped", 0, o->dropped, msg);
 	fp_sbuf_put(&note, "\n", 1);
-	if (!note.oom)
-		fp_sbuf_put(&o->pend, note.s, note.len);
+	if (!note.oom && fd_queue_put(&o->q, note.s, note.len, NULL, 0, mode) == 0) {
+		o->dropped_total += o->dropped;
+		o->dropped = 0;
+	}
 	fp_sbuf_free(&note);
-	o->dropped_total += o->dropped;
-	o->dropped = 0;
 }
 
 /* Hand the formatted line over to the writer. A message line is dropped (and counted)
  * when the writer is that far behind; fusedump's own event lines, which are few, are
- * always kept. */
+ * always kept; reading a capture (lossless), nothing is dropped. */
 static void put_line(struct fd_out *o, int event)
 {
 	if (o->line.oom) {
@@ -130,26 +96,31 @@ static void put_line(struct fd_out *o, int event)
 		return;
 	}
 	fp_sbuf_put(&o->line, "\n", 1);
-	pthread_mutex_lock(&o->lock);
-	note_dropped(o);
-	if (!event && (o->pend.len + o->line.len > o->limit || o->pend.oom))
+	note_dropped(o, FD_Q_FORCE);
+	enum fd_queue_mode mode = o->lossless ? FD_Q_WAIT : event ? FD_Q_FORCE : FD_Q_DROP;
+	if (fd_queue_put(&o->q, o->line.s, o->line.len, NULL, 0, mode) < 0)
 		o->dropped++;
-	else
-		fp_sbuf_put(&o->pend, o->line.s, o->line.len);
-	int kick = o->pend.len >= KICK_BYTES && !o->writing;
-	pthread_mutex_unlock(&o->lock);
-	if (kick)
-		pthread_cond_signal(&o->cond);
 }
 
-void fd_out_msg(struct fd_out *o, const struct fp_msg *m)
+void fd_out_msg(struct fd_out *o, const struct fp_msg *m, const struct fp_conn *conn)
 {
+	if (o->cap)
+		fd_cap_msg(o->cap, m, conn);
+	if (!o->text)
+		return;
 	fp_sbuf_clear(&o->line);
 	if (o->json)
 		fp_format_json(&o->line, m, o->fmt);
 	else
 		fp_format_text(&o->line, m, o->fmt);
 	put_line(o, 0);
+}
+
+void fd_out_modified(struct fd_out *o, enum fp_origin from, const uint8_t *buf, size_t len,
+		     const struct fp_conn *conn)
+{
+	if (o->cap)
+		fd_cap_modified(o->cap, from, buf, len, fd_now_real(), conn);
 }
 
 uint64_t fd_now_real(void)
@@ -165,8 +136,9 @@ static void format_event(const struct fd_out *o, struct fp_sbuf *b, uint64_t ts_
 			 const char *name, uint64_t unique, uint64_t lines, const char *msg)
 {
 	if (o->json) {
-		fp_sbuf_printf(b, "{\"ts\":%" PRIu64 ".%09" PRIu64 ",\"dir\":\"event\",\"event\":\"%s\"",
-			       ts_ns / 1000000000u, ts_ns % 1000000000u, name);
+		fp_sbuf_printf(b, "{\"ts\":%" PRIu64 ".%09" PRIu64 ",\"dir\":\"event\",\"event\":",
+			       ts_ns / 1000000000u, ts_ns % 1000000000u);
+		fp_sbuf_json_quote(b, (const uint8_t *)name, strlen(name));
 		if (unique)
 			fp_sbuf_printf(b, ",\"unique\":%" PRIu64, unique);
 		if (lines)
@@ -177,8 +149,25 @@ static void format_event(const struct fd_out *o, struct fp_sbuf *b, uint64_t ts_
 	} else {
 		if (o->fmt & FP_FMT_TIME)
 			fp_sbuf_clock(b, ts_ns);
-		fp_sbuf_printf(b, "# %s", msg);
+		fp_sbuf_put(b, "# ", 2);
+		/* from a capture file the text is anybody's: escape what could drive a terminal */
+		for (const char *c = msg; *c; c++) {
+			if ((unsigned char)*c < 0x20 || *c == 0x7f)
+				fp_sbuf_printf(b, "\\x%02x", (unsigned char)*c);
+			else
+				fp_sbuf_put(b, c, 1);
+		}
 	}
+}
+
+void fd_out_event_text(struct fd_out *o, uint64_t ts_ns, const char *name, uint64_t unique,
+		       const char *msg)
+{
+	if (!o->text)
+		return;
+	fp_sbuf_clear(&o->line);
+	format_event(o, &o->line, ts_ns, name, unique, 0, msg);
+	put_line(o, 1);
 }
 
 void fd_out_event(struct fd_out *o, uint64_t ts_ns, const char *name, uint64_t unique,
@@ -189,49 +178,59 @@ void fd_out_event(struct fd_out *o, uint64_t ts_ns, const char *name, uint64_t u
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fp_sbuf_clear(&o->line);
-	format_event(o, &o->line, ts_ns, name, unique, 0, msg);
-	put_line(o, 1);
+	if (o->cap)
+		fd_cap_event(o->cap, ts_ns, name, unique, msg);
+	fd_out_event_text(o, ts_ns, name, unique, msg);
 }
 
 int fd_out_flush(struct fd_out *o)
 {
-	pthread_mutex_lock(&o->lock);
-	int kick = o->pend.len && !o->writing;
-	int err = o->err;
-	pthread_mutex_unlock(&o->lock);
-	if (kick)
-		pthread_cond_signal(&o->cond);
-	return err ? -1 : 0;
+	int failed = 0;
+	if (o->text) {
+		int e = fd_queue_kick(&o->q);
+		if (e && !o->err)
+			o->err = e;
+		failed = e != 0;
+	}
+	if (o->cap && fd_cap_kick(o->cap) < 0)
+		failed = 1;
+	return failed ? -1 : 0;
+}
+
+const char *fd_out_failure(struct fd_out *o, char *buf, size_t n)
+{
+	if (o->err)
+		snprintf(buf, n, "%s: %s", o->name, strerror(o->err));
+	else if (o->cap && *fd_cap_error(o->cap))
+		snprintf(buf, n, "%s", fd_cap_error(o->cap));
+	else
+		snprintf(buf, n, "writing the output failed");
+	return buf;
 }
 
 int fd_out_close(struct fd_out *o)
 {
-	int err = 0;
-	if (o->running) {
-		pthread_mutex_lock(&o->lock);
-		/* the last drops get their line too, once the writer has made room */
-		while (o->dropped && o->pend.len + 256 > o->limit && !o->err) {
-			pthread_cond_signal(&o->cond);
-			pthread_cond_wait(&o->cond, &o->lock);
-		}
-		note_dropped(o);
-		o->closing = 1;
-		pthread_cond_broadcast(&o->cond);
-		pthread_mutex_unlock(&o->lock);
-		pthread_join(o->thread, NULL);
-		o->running = 0;
-		err = o->err;
+	int err = 0, failed = 0;
+	if (o->text) {
+		/* the last drops get their line too */
+		note_dropped(o, FD_Q_WAIT);
+		err = fd_queue_stop(&o->q);
+		if (!err)
+			err = o->err;
+		o->text = 0;
 		o->dropped_total += o->dropped;
-		pthread_mutex_destroy(&o->lock);
-		pthread_cond_destroy(&o->cond);
 		if (o->fd != STDOUT_FILENO && close(o->fd) != 0 && !err)
 			err = errno;
 		o->fd = -1;
+		failed = err != 0;
+	}
+	if (o->cap) {
+		if (fd_cap_close(o->cap, &o->cap_lost, o->cap_err, sizeof(o->cap_err)) < 0)
+			failed = 1;
+		o->cap = NULL;
 	}
 	fp_sbuf_free(&o->line);
-	fp_sbuf_free(&o->pend);
-	if (err) {
+	if (failed) {
 		errno = err;
 		return -1;
 	}

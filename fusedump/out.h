@@ -1,16 +1,18 @@
-/* fusedump's trace output: one text or JSON line per message, and "# " event lines for
- * what the proxy itself does (mount, INIT edits, injected replies, shutdown). */
+/* fusedump's output: the trace (one text or JSON line per message, and "# " event lines for
+ * what the proxy itself does: mount, INIT edits, injected replies, shutdown) and the
+ * capture file (-w), which records the same messages and events. */
 #ifndef FUSEDUMP_OUT_H
 #define FUSEDUMP_OUT_H
 
 #include <stdint.h>
-#include <pthread.h>
 #include <stdio.h>
 
 #include <sys/types.h>
 
+#include "cap.h"
 #include "fuseproto/format.h"
 #include "fuseproto/msg.h"
+#include "queue.h"
 
 struct ft_kernel;
 struct ft_mount_opts;
@@ -19,51 +21,66 @@ struct ft_mount_opts;
 #define FD_OUT_LIMIT (16u << 20)
 
 struct fd_out {
+	int text;          /* a trace is written (not with -w alone) */
 	int fd;
 	const char *name;  /* for error messages: "stdout" or the file name */
 	int json;
 	unsigned fmt;      /* FP_FMT_* */
+	int lossless;      /* wait for the writer rather than drop lines (-r) */
 	struct fp_sbuf line; /* the line being formatted (the proxy's thread only) */
-
-	/* shared with the writer thread, under lock */
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	pthread_t thread;
-	int running, closing, writing;
-	struct fp_sbuf pend; /* lines waiting to be written */
-	size_t limit;
-	int err;             /* errno of the first write error, 0 if none */
-	uint64_t dropped;    /* lines dropped since the last "dropped" line */
+	struct fd_queue q; /* lines waiting for the writer thread */
+	int err;           /* errno of the first write error, 0 if none */
+	uint64_t dropped;  /* lines dropped since the last "dropped" line */
 	uint64_t dropped_total;
+	struct fd_cap *cap; /* -w, or NULL */
+	uint64_t cap_lost;  /* after fd_out_close: capture records dropped */
+	char cap_err[512];  /* after a failed fd_out_close: what went wrong with the capture */
 };
 
-/* Open the trace on `path` ("-" or NULL: stdout), holding at most `limit` bytes for the
- * writer (0: FD_OUT_LIMIT). Returns 0, or -1 with errno set. */
+/* Open the trace on `path` ("-": stdout; NULL: no trace), holding at most `limit` bytes for
+ * the writer (0: FD_OUT_LIMIT). Returns 0, or -1 with errno set. */
 int fd_out_open(struct fd_out *o, const char *path, int json, unsigned fmt, size_t limit);
 
-/* Write out what is waiting and close; returns 0, or -1 with errno set when a write failed
- * now or earlier. o->dropped_total then says how many lines were dropped. */
+/* Also write a capture (-w) to `path`. Returns 0, or -1 with a message in err. */
+int fd_out_capture(struct fd_out *o, const char *path, const struct fp_capw_opts *ro,
+		   uint32_t snaplen, size_t limit, char *err, size_t n);
+
+/* Write out what is waiting and close; returns 0, or -1 when a write failed now or
+ * earlier: errno set for the trace, o->cap_err for the capture. o->dropped_total and
+ * o->cap_lost then say what was dropped. */
 int fd_out_close(struct fd_out *o);
 
-/* One line for a decoded message. */
-void fd_out_msg(struct fd_out *o, const struct fp_msg *m);
+/* A decoded message: its trace line and its capture record. `conn`: the protocol version
+ * negotiated when it was seen, for the capture. */
+void fd_out_msg(struct fd_out *o, const struct fp_msg *m, const struct fp_conn *conn);
+
+/* A message that fusedump changed, as it was forwarded: for the capture only. */
+void fd_out_modified(struct fd_out *o, enum fp_origin from, const uint8_t *buf, size_t len,
+		     const struct fp_conn *conn);
 
 /* The wall clock in nanoseconds since the epoch: the timestamp of event lines and of the
  * messages the proxy records. */
 uint64_t fd_now_real(void);
 
-/* One event line: text "# <msg>", JSON {"ts":..,"dir":"event","event":NAME,
- * ["unique":N,] "msg":"..."}. unique 0: none. */
+/* One event: a line, text "# <msg>", JSON {"ts":..,"dir":"event","event":NAME,
+ * ["unique":N,] "msg":"..."} (unique 0: none), and a capture record. */
 void fd_out_event(struct fd_out *o, uint64_t ts_ns, const char *name, uint64_t unique,
 		  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* The same for an event read back from a capture (no capture record). */
+void fd_out_event_text(struct fd_out *o, uint64_t ts_ns, const char *name, uint64_t unique,
+		       const char *msg);
 
 /* The "# fusedump VERSION: mounted SRC on MNT (type fuse.X[, HOW]); daemon pid N: CMD"
  * line that opens a trace. argv[mi] is shown as /dev/fd/<fd> (mi < 0: argv as it is). */
 void fd_out_start(struct fd_out *o, const struct ft_kernel *k, const struct ft_mount_opts *mo,
 		  char *const argv[], int mi, int fd, pid_t child, const char *how);
 
-/* Wake the writer for what is waiting (called before the proxy sleeps). Returns 0, or -1
- * once a write has failed (o->err says why). */
+/* What made a write fail, "NAME: reason", into buf. */
+const char *fd_out_failure(struct fd_out *o, char *buf, size_t n);
+
+/* Wake the writers for what is waiting (called before the proxy sleeps). Returns 0, or -1
+ * once a write has failed (o->err, or fd_cap_error() of o->cap, says why). */
 int fd_out_flush(struct fd_out *o);
 
 #endif

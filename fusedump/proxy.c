@@ -391,7 +391,7 @@ static int feed(struct loop *l, enum fp_origin from, const uint8_t *buf, size_t 
 		fd_stats_msg(l->p->stats, &l->m, from, len);
 	uint64_t max = l->p->count;
 	if (!max || l->printed < max) {
-		fd_out_msg(l->p->out, &l->m);
+		fd_out_msg(l->p->out, &l->m, fp_session_conn(l->s));
 		if (++l->printed == max && !l->stop_why)
 			l->stop_why = "-c count reached";
 	}
@@ -461,6 +461,7 @@ static void kernel_msg(struct loop *l, struct ft_rx *rx)
 		feed(l, FP_FROM_KERNEL, rx->buf, rx->len, 1);
 		uint64_t cleared = fd_rewrite_init_in(rx->buf, rx->len);
 		if (cleared) {
+			fd_out_modified(l->p->out, FP_FROM_KERNEL, rx->buf, rx->len, fp_session_conn(l->s));
 			struct fp_sbuf names = {0};
 			fp_sbuf_flags(&names, fp_sym_init_flags, cleared);
 			l->p->stats->init_edits++;
@@ -517,7 +518,10 @@ static void edit_reply(struct loop *l, struct ft_rx *rx)
 			      "INIT #%" PRIu64 ": max_pages %u -> %u in the reply to the kernel (the proxy "
 			      "carries messages of at most %zu bytes)",
 			      unique, cl.max_pages_was, cl.max_pages, l->p->limit);
+		if (cleared || cl.max_write_was || cl.max_pages_was)
+			fd_out_modified(l->p->out, FP_FROM_DAEMON, rx->buf, rx->len, fp_session_conn(l->s));
 	} else if (fd_rewrite_open_out(rx->buf, m)) {
+		fd_out_modified(l->p->out, FP_FROM_DAEMON, rx->buf, rx->len, fp_session_conn(l->s));
 		st->init_edits++;
 		EVENT(l, "open_rewrite", unique,
 		      "#%" PRIu64 ": cleared FOPEN_PASSTHROUGH and backing_id in the reply to the kernel",
@@ -901,8 +905,8 @@ int fd_proxy_run(struct fd_proxy *p)
 		int spin = l.ph == PH_RUN && p->spin_ns && now_mono() - l.last_msg < p->spin_ns;
 		if (!spin && fd_out_flush(p->out) < 0 && !l.out_failed) {
 			l.out_failed = 1;
-			fprintf(stderr, "fusedump: %s: %s; unmounting\n", p->out->name,
-				strerror(p->out->err));
+			char why[600];
+			fprintf(stderr, "fusedump: %s; unmounting\n", fd_out_failure(p->out, why, sizeof(why)));
 			if (l.ph == PH_RUN)
 				stop(&l, "output failed");
 		}

@@ -623,6 +623,11 @@ void fp_session_free(struct fp_session *s)
 	free(s);
 }
 
+void fp_session_set_conn(struct fp_session *s, const struct fp_conn *c)
+{
+	s->conn = *c;
+}
+
 const struct fp_conn *fp_session_conn(const struct fp_session *s)
 {
 	return &s->conn;
