@@ -17,6 +17,8 @@ PACKAGES=(
   liblua5.4-dev         # Lua filters
   libfuse3-dev          # mounting
   fuse3                 # fusermount3, /etc/fuse.conf
+  tshark                # the Wireshark dissector's tests (Wireshark 4.0); editcap
+  tmux                  # fusedump --top's tests drive it in a terminal
   # daemons of the integration tests (tests/integration/test_daemons.sh)
   squashfuse squashfs-tools   # libfuse3, and mksquashfs for its image
   fuse-overlayfs              # libfuse3
