@@ -5,6 +5,8 @@
 #   make test     build/ + ctest, build-asan/ + ctest, build-fuzz/ + every fuzzer
 #   make demo     build, then trace a sample filesystem live (scripts/demo.sh)
 #   make bench    build, then time direct mounts against fusedump (bench/run.sh, as root)
+#   make bench-read  build, then time fusedump -r of a big capture against tshark
+#                 (bench/readcap.sh)
 #   make clean    remove the build directories
 #
 # Overrides: FUZZ_SECONDS=60 (per harness), FUZZ_TIMEOUT=25 (per input),
@@ -39,7 +41,7 @@ SHELL := /bin/bash
 .NOTPARALLEL:
 
 .PHONY: all deps build configure test test-unit test-asan test-fuzz fuzz-build \
-        demo bench clean
+        demo bench bench-read clean
 
 all: build
 
@@ -113,6 +115,11 @@ demo: build
 # ROUNDS=5, RUN_SECONDS=3, BENCH_OUT=FILE, PIN=CPUS... are read by bench/run.sh.
 bench: build
 	BUILD_DIR=$(BUILD_DIR) bash bench/run.sh
+
+# MESSAGES=1000000, SMALL=100000, RUNS=3, TSHARK_RUNS=1, TSHARK_MESSAGES, BENCH_OUT=FILE...
+# are read by bench/readcap.sh.
+bench-read: build
+	BUILD_DIR=$(BUILD_DIR) bash bench/readcap.sh
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(FUZZ_DIR)

@@ -13,14 +13,11 @@
 # PIN_FUSEDUMP (the same for the fusedump mode only; default PIN), PIN_CLIENT (for fwbench).
 set -u
 
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BUILD_DIR=${BUILD_DIR:-$ROOT/build}
-FUSEDUMP=${FUSEDUMP:-$BUILD_DIR/fusedump/fusedump}
-PASSTHROUGH_LL=$BUILD_DIR/tests/daemons/passthrough_ll
-FWBENCH=$BUILD_DIR/bench/fwbench
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+
 ROUNDS=${ROUNDS:-5}
 RUN_SECONDS=${RUN_SECONDS:-3}
-BENCH_OUT=${BENCH_OUT:-}
 PIN=${PIN:-}
 PIN_FUSEDUMP=${PIN_FUSEDUMP:-$PIN}
 PIN_CLIENT=${PIN_CLIENT:-}
@@ -28,18 +25,7 @@ PIN_CLIENT=${PIN_CLIENT:-}
 WORKLOADS=(read4k read1m walk par8)
 MODES=(direct fusedump debug)
 
-die() {
-	echo "bench: $*" >&2
-	exit 1
-}
-
-[ "$(id -u)" -eq 0 ] || die "needs root (mount(2) for tmpfs and FUSE)"
-[ -c /dev/fuse ] || die "/dev/fuse is missing"
-for b in "$FUSEDUMP" "$PASSTHROUGH_LL" "$FWBENCH"; do
-	[ -x "$b" ] || die "$b is not built; run make build (with the tests: passthrough_ll is a test daemon)"
-done
-[[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive integer, not '$ROUNDS'"
-[[ "$RUN_SECONDS" =~ ^[0-9]*\.?[0-9]+$ ]] || die "RUN_SECONDS must be a positive number, not '$RUN_SECONDS'"
+check_mounting
 for p in "$PIN" "$PIN_FUSEDUMP" "$PIN_CLIENT"; do
 	[ -z "$p" ] || command -v taskset >/dev/null || die "PIN*: taskset (util-linux) is missing"
 done
@@ -50,10 +36,6 @@ MNT=$WORK/mnt
 RES=$WORK/res
 mkdir "$SRC" "$MNT" "$RES"
 SERVER_PID=""   # the process serving the mount now: the daemon, or fusedump
-
-is_mounted() {
-	awk -v m="$1" '$2 == m { found = 1 } END { exit !found }' /proc/mounts
-}
 
 cleanup() {
 	local rc=$? i f
@@ -164,14 +146,7 @@ mount -t tmpfs -o size=1g,mode=0755 fusewire-bench "$SRC" || die "cannot mount a
 
 echo "bench: $ROUNDS rounds of ${MODES[*]}, ${RUN_SECONDS}s per timed workload" >&2
 for round in $(seq "$ROUNDS"); do
-	order=("${MODES[@]}")
-	# Every other round backwards: D F G, G F D, ... (no mode is always first or last).
-	if [ $((round % 2)) -eq 0 ]; then
-		order=()
-		for ((i = ${#MODES[@]} - 1; i >= 0; i--)); do
-			order+=("${MODES[i]}")
-		done
-	fi
+	mapfile -t order < <(round_order "$round" "${MODES[@]}")
 	for mode in "${order[@]}"; do
 		mount_mode "$mode"
 		for w in "${WORKLOADS[@]}"; do
@@ -180,17 +155,6 @@ for round in $(seq "$ROUNDS"); do
 		unmount_mode "$mode"
 	done
 done
-
-# median FILE: the median of the numbers in FILE, one a line.
-median() {
-	sort -g "$1" | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-
-# spread A B: min..max over the rounds of the paired ratios B[i]/A[i].
-spread() {
-	paste "$1" "$2" | awk 'NR == 1 || $2 / $1 < lo { lo = $2 / $1 } NR == 1 || $2 / $1 > hi { hi = $2 / $1 }
-		END { printf "%.3f..%.3f", lo, hi }'
-}
 
 # The issue's targets: time ratios (fusedump/direct, lower is better) at most LIMIT for
 # the first three, a throughput ratio at least LIMIT for par8.
@@ -224,17 +188,7 @@ table() {
 			"$(cat "$RES/unit.$w")" "$d" "$f" "$ratio" "${SENSE[$w]}" "${LIMIT[$w]}" "$mark" \
 			"$(spread "$RES/direct.$w" "$RES/fusedump.$w")" "$g" "$gratio"
 	done
-	echo
-	if [ ${#missed[@]} -eq 0 ]; then
-		echo "all targets met"
-	else
-		echo "MISSED targets: ${missed[*]}"
-	fi
+	say_missed "${missed[@]}"
 }
 
-table >"$WORK/table"
-cat "$WORK/table"
-if [ -n "$BENCH_OUT" ]; then
-	cp "$WORK/table" "$BENCH_OUT" || die "cannot write $BENCH_OUT"
-fi
-exit 0
+finish_table

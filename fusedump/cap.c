@@ -109,9 +109,10 @@ static uint32_t payload_off(const struct fp_msg *m)
 	return m->buflen;
 }
 
-void fd_cap_msg(struct fd_cap *c, const struct fp_msg *m, const struct fp_conn *conn)
+void fd_cap_msg(struct fd_cap *c, const struct fp_msg *m, const struct fp_conn *conn,
+		uint32_t flags)
 {
-	struct qrec r = {.ts_ns = m->ts_ns, .msglen = m->buflen};
+	struct qrec r = {.ts_ns = m->ts_ns, .msglen = m->buflen, .flags = flags};
 	r.type = m->dir == FP_REQUEST ? FP_CAP_T_KERNEL : FP_CAP_T_DAEMON;
 	set_conn(&r, conn);
 	uint32_t keep = c->snaplen ? fp_cap_snap(m->buflen, payload_off(m), c->snaplen) : m->buflen;
@@ -121,9 +122,9 @@ void fd_cap_msg(struct fd_cap *c, const struct fp_msg *m, const struct fp_conn *
 }
 
 void fd_cap_modified(struct fd_cap *c, enum fp_origin from, const uint8_t *buf, size_t len,
-		     uint64_t ts_ns, const struct fp_conn *conn)
+		     uint64_t ts_ns, const struct fp_conn *conn, uint32_t flags)
 {
-	struct qrec r = {.ts_ns = ts_ns, .msglen = (uint32_t)len, .flags = FP_CAP_F_MODIFIED};
+	struct qrec r = {.ts_ns = ts_ns, .msglen = (uint32_t)len, .flags = FP_CAP_F_MODIFIED | flags};
 	r.type = from == FP_FROM_KERNEL ? FP_CAP_T_KERNEL : FP_CAP_T_DAEMON;
 	set_conn(&r, conn);
 	put(c, &r, buf, (uint32_t)len, FD_Q_FORCE);

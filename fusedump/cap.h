@@ -19,13 +19,15 @@ struct fd_cap;
 struct fd_cap *fd_cap_open(const char *path, const struct fp_capw_opts *ro, uint32_t snaplen,
 			   size_t limit, char *err, size_t n);
 
-/* A decoded message as it was read, with the connection negotiated so far. */
-void fd_cap_msg(struct fd_cap *c, const struct fp_msg *m, const struct fp_conn *conn);
+/* A decoded message as it was read (or injected: flags FP_CAP_F_INJECTED), with the
+ * connection negotiated so far. */
+void fd_cap_msg(struct fd_cap *c, const struct fp_msg *m, const struct fp_conn *conn,
+		uint32_t flags);
 
 /* The bytes of a message as fusedump forwarded them after changing them (the record just
  * before, of the same origin, holds them as they were read). */
 void fd_cap_modified(struct fd_cap *c, enum fp_origin from, const uint8_t *buf, size_t len,
-		     uint64_t ts_ns, const struct fp_conn *conn);
+		     uint64_t ts_ns, const struct fp_conn *conn, uint32_t flags);
 
 /* One of fusedump's own events. */
 void fd_cap_event(struct fd_cap *c, uint64_t ts_ns, const char *name, uint64_t unique,

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
+#include <time.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -18,9 +20,13 @@
 #include "fusetransport/kernel.h"
 #include "fusetransport/shims.h"
 #include "out.h"
+#include "lua.h"
 #include "proxy.h"
 #include "readcap.h"
 #include "stats.h"
+
+/* --lua-mem's default: what the scripts may allocate together. */
+#define LUA_MEM_DEFAULT (256u << 20)
 
 #ifndef FUSEWIRE_VERSION
 #define FUSEWIRE_VERSION "unknown"
@@ -29,7 +35,10 @@
 static const char usage_text[] =
 	"usage: fusedump [-tvx] [--json] [-o FILE] [-c COUNT] [-B KIB] [--stats] [-m OPTS] [--devfd]\n"
 	"                [-w FILE [--print] [-s SNAPLEN] [-C SIZE [-W COUNT]]] -- DAEMON [ARGS...]\n"
-	"       fusedump -r FILE [-tvx] [--json] [-o FILE] [-c COUNT] [--stats]\n";
+	"                [-g SCRIPT.lua]... [--lua-seed N] [--lua-fail-closed] [--lua-unsafe]\n"
+	"                [-Y EXPRESSION] [--top]\n"
+	"       fusedump -r FILE [-tvx] [--json] [-o FILE] [-c COUNT] [--stats] [-Y EXPRESSION]\n"
+	"                [--top [--speed N]]\n";
 
 static const char help_text[] =
 	"Run the FUSE daemon DAEMON ARGS..., unmodified, behind a transparent proxy, and print\n"
@@ -62,6 +71,23 @@ static const char help_text[] =
 	"                         then overwrite the oldest\n"
 	"  -r, --read FILE        print the capture FILE (pcap or pcapng, written by -w) as\n"
 	"                         the live trace was printed, instead of running a daemon\n"
+	"  -g, --lua SCRIPT.lua   run the Lua 5.4 script's hooks (on_request, on_reply,\n"
+	"                         on_notify) on every message: change, answer, delay or drop\n"
+	"                         it; several scripts run in the order given (see fusedump(1))\n"
+	"      --lua-seed N       seed math.random with N (by default a random seed, printed)\n"
+	"      --lua-fail-closed  answer -EIO to a request whose hook raised an error\n"
+	"                         (by default the message goes on unchanged)\n"
+	"      --lua-unsafe       give scripts os.execute, io.popen, os.exit and C modules\n"
+	"      --lua-mem MIB      memory the scripts may use together (default 256)\n"
+	"  -Y, --display-filter EXPRESSION\n"
+	"                         print only messages for which the Lua EXPRESSION is true,\n"
+	"                         with the message's fields as names: 'op == \"LOOKUP\"',\n"
+	"                         'error ~= 0', 'path and path:match(\"%.log$\")'\n"
+	"      --top              show a live view on the terminal instead of the trace:\n"
+	"                         requests in flight, counts, errors, latencies, busiest\n"
+	"                         paths (keys: ? in the view; see fusedump(1))\n"
+	"      --speed N          with --top -r: play the capture N times as fast as it was\n"
+	"                         recorded (default 1; 0: as fast as it can be read)\n"
 	"      --stats            print message counts and latencies to stderr at the end\n"
 	"  -B, --buffer-size KIB  trace waiting to be written, at most (default 16384); when\n"
 	"                         the output is slower than that, lines are dropped and counted\n"
@@ -82,6 +108,14 @@ static const char help_text[] =
 	"128+signal, or 1; 1 for fusedump's own failures; 2 for usage errors.\n";
 
 struct opts {
+	const char **lua;
+	unsigned nlua;
+	uint64_t lua_seed;
+	int lua_seeded, lua_unsafe, lua_fail_closed;
+	size_t lua_mem;
+	const char *filter;
+	int top, speed_set;
+	double speed; /* --top -r */
 	const char *write, *read;
 	int print;
 	uint32_t snaplen;
@@ -141,6 +175,9 @@ static uint64_t size_arg(const char *arg)
 	return v * unit;
 }
 
+/* Long options without a short one that could clash with a later short option. */
+enum { OPT_TOP = 0x100, OPT_SPEED };
+
 static void parse_args(struct opts *o, int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -157,6 +194,14 @@ static void parse_args(struct opts *o, int argc, char **argv)
 		{"snapshot-length", required_argument, NULL, 's'},
 		{"file-size", required_argument, NULL, 'C'},
 		{"file-count", required_argument, NULL, 'W'},
+		{"lua", required_argument, NULL, 'g'},
+		{"lua-seed", required_argument, NULL, 'E'},
+		{"lua-unsafe", no_argument, NULL, 'U'},
+		{"lua-fail-closed", no_argument, NULL, 'F'},
+		{"lua-mem", required_argument, NULL, 'M'},
+		{"display-filter", required_argument, NULL, 'Y'},
+		{"top", no_argument, NULL, OPT_TOP},
+		{"speed", required_argument, NULL, OPT_SPEED},
 		{"mount-options", required_argument, NULL, 'm'},
 		{"devfd", no_argument, NULL, 'D'},
 		{"buffer-size", required_argument, NULL, 'B'},
@@ -169,7 +214,7 @@ static void parse_args(struct opts *o, int argc, char **argv)
 	opterr = 0; /* our own messages, which name "fusedump" rather than argv[0] */
 	/* '+': stop at the first non-option, the daemon, even without "--"; ':': tell a
 	 * missing argument from an unknown option */
-	while ((c = getopt_long(argc, argv, "+:o:vtxc:m:B:w:r:s:C:W:hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:o:vtxc:m:B:w:r:s:C:W:g:Y:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
 			o->output = optarg;
@@ -192,6 +237,43 @@ static void parse_args(struct opts *o, int argc, char **argv)
 		case 'S':
 			o->stats = 1;
 			break;
+		case 'g': {
+			const char **v = realloc(o->lua, (o->nlua + 1) * sizeof(*v));
+			if (!v) {
+				fprintf(stderr, "fusedump: out of memory\n");
+				exit(1);
+			}
+			o->lua = v;
+			o->lua[o->nlua++] = optarg;
+			break;
+		}
+		case 'E':
+			o->lua_seed = number(optarg, "--lua-seed", 0, UINT64_MAX);
+			o->lua_seeded = 1;
+			break;
+		case 'U':
+			o->lua_unsafe = 1;
+			break;
+		case 'F':
+			o->lua_fail_closed = 1;
+			break;
+		case 'M':
+			o->lua_mem = (size_t)number(optarg, "--lua-mem", 1, 1u << 20) << 20;
+			break;
+		case 'Y':
+			o->filter = optarg;
+			break;
+		case OPT_TOP:
+			o->top = 1;
+			break;
+		case OPT_SPEED: {
+			char *end;
+			o->speed = strtod(optarg, &end);
+			if (!*optarg || *end || !(o->speed >= 0 && o->speed <= 1e6))
+				usage_error("--speed: '%s' is not a number from 0 to 1000000", optarg);
+			o->speed_set = 1;
+			break;
+		}
 		case 'w':
 			o->write = optarg;
 			break;
@@ -233,14 +315,22 @@ static void parse_args(struct opts *o, int argc, char **argv)
 			break;
 		}
 	}
+	if (o->speed_set && !(o->top && o->read))
+		usage_error("%s", "--speed goes with --top -r");
+	if (o->top && o->print && !o->output)
+		usage_error("%s", "--top takes the terminal: --print needs -o FILE");
 	if (o->read) {
 		if (optind < argc)
 			usage_error("-r reads a capture and runs no daemon: '%s'", argv[optind]);
-		if (o->write || o->mount_opts || o->devfd)
+		if (o->write || o->mount_opts || o->devfd || o->nlua || o->print || o->snaplen ||
+		    o->rot.file_size || o->rot.files || o->buffer)
 			usage_error("%s", "-r goes with the output options only (-o, --json, -v, -t, -x, "
-					  "-c, --stats), not -w, -m or --devfd");
+					  "-c, --stats, -Y), not with -w, --print, -s, -C, -W, -B, -m, "
+					  "--devfd or --lua");
 		return;
 	}
+	if ((o->lua_seeded || o->lua_unsafe || o->lua_fail_closed || o->lua_mem) && !o->nlua)
+		usage_error("%s", "--lua-seed, --lua-unsafe, --lua-fail-closed and --lua-mem go with --lua");
 	if ((o->print || o->snaplen || o->rot.file_size) && !o->write)
 		usage_error("%s", "--print, -s and -C go with -w");
 	if (o->rot.files && !o->rot.file_size)
@@ -316,8 +406,13 @@ static int mount_devfd(struct opts *o, struct ft_kernel *k, struct ft_mount_opts
 static int finish(struct fd_out *out, int code, const char *err)
 {
 	const char *name = out->name;
+	if (out->filter && *fd_filter_error(out->filter))
+		fprintf(stderr, "fusedump: -Y: an error on some messages (they were left out): %s\n",
+			fd_filter_error(out->filter));
 	if (fd_out_close(out) < 0) {
-		if (out->cap_err[0])
+		if (errno == EPIPE && !out->cap_err[0])
+			; /* the reader went away (| head): nothing to say, as with SIGPIPE */
+		else if (out->cap_err[0])
 			fprintf(stderr, "fusedump: %s\n", out->cap_err);
 		else
 			fprintf(stderr, "fusedump: %s: %s\n", name, strerror(errno));
@@ -335,6 +430,18 @@ static int finish(struct fd_out *out, int code, const char *err)
 	return code;
 }
 
+/* --top: the view on the terminal, shown what `out` is. Returns 0, or -1 after saying why. */
+static int start_top(struct fd_out *out, const struct opts *o)
+{
+	char err[256];
+	out->top = fd_top_start(o->read, o->speed_set ? o->speed : 1, err, sizeof(err));
+	if (!out->top) {
+		fprintf(stderr, "fusedump: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
 /* How long the loop polls without sleeping after a message (proxy.h). */
 static uint64_t spin_ns(void)
 {
@@ -349,20 +456,37 @@ int main(int argc, char **argv)
 	char errbuf[FT_ERRBUF_SIZE];
 	if (o.mount_opts)
 		check_mount_opts(o.mount_opts);
+	if (o.top && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))) {
+		fprintf(stderr, "fusedump: --top needs a terminal (standard input and output)\n");
+		return 2;
+	}
 
-	/* like tcpdump, -w alone prints nothing: the trace too with --print or -o */
-	const char *trace = o.output ? o.output : (!o.write || o.print) ? "-" : NULL;
+	/* like tcpdump, -w alone prints nothing: the trace too with --print or -o; --top has
+	 * the terminal, the trace goes to -o only */
+	const char *trace = o.output ? o.output : (!o.write || o.print) && !o.top ? "-" : NULL;
 	struct fd_out out;
 	if (fd_out_open(&out, trace, o.json, o.fmt, o.buffer) < 0) {
 		fprintf(stderr, "fusedump: %s: %s\n", trace, strerror(errno));
 		return 1;
+	}
+	if (o.filter) {
+		char err[600];
+		out.filter = fd_filter_new(o.filter, err, sizeof(err));
+		if (!out.filter) {
+			fd_out_close(&out);
+			usage_error("%s", err);
+		}
 	}
 	struct fd_stats stats;
 	memset(&stats, 0, sizeof(stats));
 	if (o.read) {
 		char err[600];
 		out.lossless = 1;
+		if (o.top && start_top(&out, &o) < 0)
+			return finish(&out, 1, NULL);
 		int code = fd_read_capture(o.read, &out, &stats, o.count, err, sizeof(err));
+		if (out.top)
+			fd_top_wait(out.top, code ? err : NULL);
 		if (o.stats)
 			fd_stats_print(&stats, stderr);
 		return finish(&out, code, code ? err : NULL);
@@ -376,11 +500,42 @@ int main(int argc, char **argv)
 		}
 	}
 
+	struct fd_lua *lua = NULL;
+	if (o.nlua) {
+		char err[1200];
+		uint64_t seed = o.lua_seed;
+		if (!o.lua_seeded && getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
+			seed = (uint64_t)time(NULL) ^ (uint64_t)getpid();
+		seed &= INT64_MAX; /* a number a user can pass back to --lua-seed */
+		struct fd_lua_opts lo = {
+			.scripts = o.lua,
+			.n = o.nlua,
+			.seed = seed,
+			.unsafe = o.lua_unsafe,
+			.fail_closed = o.lua_fail_closed,
+			.mem_limit = o.lua_mem ? o.lua_mem : LUA_MEM_DEFAULT,
+		};
+		lua = fd_lua_new(&lo, err, sizeof(err));
+		if (!lua) {
+			fprintf(stderr, "fusedump: %s\n", err);
+			free(o.lua);
+			return finish(&out, 1, NULL);
+		}
+		struct fp_sbuf names = {0};
+		for (unsigned i = 0; i < o.nlua; i++)
+			fp_sbuf_printf(&names, "%s%s", i ? ", " : "", o.lua[i]);
+		fd_out_event(&out, fd_now_real(), "lua", 0, "lua: %s; seed %" PRIu64 " (--lua-seed %" PRIu64
+			     " repeats it)", names.s ? names.s : "", seed, seed);
+		fp_sbuf_free(&names);
+		free(o.lua);
+	}
 	int code = 1, sigfd = -1, sv[2] = {-1, -1};
 	struct ft_kernel k = {.fd = -1, .mnt_id = -1, .watchdog = -1};
 	struct ft_mount_opts mo;
 	ft_mount_opts_init(&mo);
 	struct ft_shims sh = {.lfd = -1};
+	if (o.top && start_top(&out, &o) < 0)
+		goto out;
 
 	/* A daemon that goes to the background (libfuse without -f) stays our descendant; as
 	 * subreaper we get it as a child when its parent exits, and can wait for it. */
@@ -433,6 +588,7 @@ int main(int argc, char **argv)
 
 	struct fd_proxy p = {
 		.out = &out,
+		.lua = lua,
 		.stats = &stats,
 		.k = &k,
 		.sock_fd = sv[0],
@@ -454,6 +610,7 @@ int main(int argc, char **argv)
 		fd_stats_print(&stats, stderr);
 out:
 	code = finish(&out, code, NULL);
+	fd_lua_free(lua);
 	ft_shims_close(&sh);
 	ft_mount_opts_free(&mo);
 	ft_kernel_free(&k);

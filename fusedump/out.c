@@ -12,14 +12,28 @@
 #include <unistd.h>
 
 #include "fusetransport/kernel.h"
+#include "lua.h"
 #include "out.h"
 
-/* The writer thread's side: blocking writes of whole lines. */
-static int write_all(void *ctx, const char *p, size_t n)
+/* Lines go by the batch where there are many: the writer thread gathers them and writes
+ * WRITE_BATCH bytes at a time, and what is left whenever the queue has been drained, so
+ * that a fast producer costs a write(2) per batch, not per line, and a live trace is not
+ * held back; reading a capture (lossless), the proxy's thread also queues them
+ * WRITE_BATCH bytes at a time rather than taking the queue's lock for each. */
+#define WRITE_BATCH (64u << 10)
+
+/* The queue's context: what each side keeps of lines not yet passed on. */
+struct lines {
+	int fd;
+	struct fp_sbuf buf;   /* the writer thread's: not yet written */
+	struct fp_sbuf batch; /* the proxy's thread's, when lossless: not yet queued */
+	uint64_t nbatch;      /* lines in batch */
+};
+
+static int write_all(int fd, const char *p, size_t n)
 {
-	struct fd_out *o = ctx;
 	for (size_t off = 0; off < n;) {
-		ssize_t w = write(o->fd, p + off, n - off);
+		ssize_t w = write(fd, p + off, n - off);
 		if (w > 0)
 			off += (size_t)w;
 		else if (w < 0 && errno != EINTR)
@@ -30,9 +44,36 @@ static int write_all(void *ctx, const char *p, size_t n)
 	return 0;
 }
 
+static int write_gathered(void *ctx)
+{
+	struct lines *l = ctx;
+	int e = l->buf.len ? write_all(l->fd, l->buf.s, l->buf.len) : 0;
+	fp_sbuf_clear(&l->buf);
+	return e;
+}
+
+static int gather(void *ctx, const char *p, size_t n)
+{
+	struct lines *l = ctx;
+	int e;
+	if (l->buf.len + n > WRITE_BATCH && (e = write_gathered(l)) != 0)
+		return e;
+	if (n < WRITE_BATCH) {
+		fp_sbuf_put(&l->buf, p, n);
+		if (!l->buf.oom)
+			return 0;
+		/* no memory to gather in: what is there goes out, then this line alone */
+		l->buf.oom = 0;
+		if ((e = write_gathered(l)) != 0)
+			return e;
+	}
+	return write_all(l->fd, p, n);
+}
+
 int fd_out_open(struct fd_out *o, const char *path, int json, unsigned fmt, size_t limit)
 {
 	memset(o, 0, sizeof(*o));
+	fp_msg_init(&o->mod);
 	o->json = json;
 	o->fmt = fmt;
 	o->fd = -1;
@@ -47,8 +88,14 @@ int fd_out_open(struct fd_out *o, const char *path, int json, unsigned fmt, size
 			return -1;
 		o->name = path;
 	}
-	int e = fd_queue_start(&o->q, limit ? limit : FD_OUT_LIMIT, write_all, NULL, o);
+	struct lines *l = calloc(1, sizeof(*l));
+	int e = l ? 0 : ENOMEM;
+	if (l) {
+		l->fd = o->fd;
+		e = fd_queue_start(&o->q, limit ? limit : FD_OUT_LIMIT, gather, write_gathered, l);
+	}
 	if (e) {
+		free(l);
 		if (o->fd != STDOUT_FILENO)
 			close(o->fd);
 		errno = e;
@@ -86,6 +133,37 @@ static void note_dropped(struct fd_out *o, enum fd_queue_mode mode)
 	fp_sbuf_free(&note);
 }
 
+/* Queue the lines batched so far (lossless). */
+static void put_batch(struct fd_out *o)
+{
+	struct lines *l = o->q.ctx;
+	if (l->batch.len && fd_queue_put(&o->q, l->batch.s, l->batch.len, NULL, 0, FD_Q_WAIT) < 0)
+		o->dropped += l->nbatch;
+	fp_sbuf_clear(&l->batch);
+	l->nbatch = 0;
+}
+
+/* Lossless: add the line to the batch, which is queued once it is WRITE_BATCH long. */
+static void batch_line(struct fd_out *o)
+{
+	struct lines *l = o->q.ctx;
+	if (o->dropped) { /* the note goes after the lines before it */
+		put_batch(o);
+		note_dropped(o, FD_Q_WAIT);
+	}
+	fp_sbuf_put(&l->batch, o->line.s, o->line.len);
+	if (l->batch.oom) { /* no memory to batch in: this line alone, after the others */
+		l->batch.oom = 0;
+		put_batch(o);
+		if (fd_queue_put(&o->q, o->line.s, o->line.len, NULL, 0, FD_Q_WAIT) < 0)
+			o->dropped++;
+		return;
+	}
+	l->nbatch++;
+	if (l->batch.len >= WRITE_BATCH)
+		put_batch(o);
+}
+
 /* Hand the formatted line over to the writer. A message line is dropped (and counted)
  * when the writer is that far behind; fusedump's own event lines, which are few, are
  * always kept; reading a capture (lossless), nothing is dropped. */
@@ -96,31 +174,93 @@ static void put_line(struct fd_out *o, int event)
 		return;
 	}
 	fp_sbuf_put(&o->line, "\n", 1);
+	if (o->lossless) {
+		batch_line(o);
+		return;
+	}
 	note_dropped(o, FD_Q_FORCE);
-	enum fd_queue_mode mode = o->lossless ? FD_Q_WAIT : event ? FD_Q_FORCE : FD_Q_DROP;
+	enum fd_queue_mode mode = event ? FD_Q_FORCE : FD_Q_DROP;
 	if (fd_queue_put(&o->q, o->line.s, o->line.len, NULL, 0, mode) < 0)
 		o->dropped++;
 }
 
-void fd_out_msg(struct fd_out *o, const struct fp_msg *m, const struct fp_conn *conn)
+/* The line for m with its mark, into o->line. */
+static void format_msg(struct fd_out *o, const struct fp_msg *m, unsigned mark)
+{
+	fp_sbuf_clear(&o->line);
+	if (o->json) {
+		fp_format_json(&o->line, m, o->fmt);
+		if (mark && o->line.len && o->line.s[o->line.len - 1] == '}') {
+			o->line.len--;
+			fp_sbuf_printf(&o->line, ",\"%s\":true}",
+				       mark & FD_MARK_INJECTED ? "injected" : "modified");
+		}
+	} else {
+		fp_format_text(&o->line, m, o->fmt);
+		if (mark && !o->line.oom) {
+			/* the mark ends the message's own line, before any -x hex lines */
+			const char *nl = memchr(o->line.s, '\n', o->line.len);
+			size_t at = nl ? (size_t)(nl - o->line.s) : o->line.len;
+			const char *word = mark & FD_MARK_INJECTED ? " [injected]" : " [modified]";
+			size_t wl = strlen(word), tail = o->line.len - at;
+			fp_sbuf_put(&o->line, word, wl); /* grow by wl, then shift the tail */
+			if (!o->line.oom) {
+				memmove(o->line.s + at + wl, o->line.s + at, tail);
+				memcpy(o->line.s + at, word, wl);
+			}
+		}
+	}
+}
+
+void fd_out_msg(struct fd_out *o, const struct fp_msg *m, const struct fp_conn *conn,
+		unsigned mark)
 {
 	if (o->cap)
-		fd_cap_msg(o->cap, m, conn);
-	if (!o->text)
+		fd_cap_msg(o->cap, m, conn, mark & FD_MARK_INJECTED ? FP_CAP_F_INJECTED : 0);
+	if (o->top)
+		fd_top_msg(o->top, m);
+	if (!o->text || (o->filter && !fd_filter_match(o->filter, (struct fp_msg *)m)))
 		return;
-	fp_sbuf_clear(&o->line);
-	if (o->json)
-		fp_format_json(&o->line, m, o->fmt);
-	else
-		fp_format_text(&o->line, m, o->fmt);
+	format_msg(o, m, mark);
 	put_line(o, 0);
 }
 
-void fd_out_modified(struct fd_out *o, enum fp_origin from, const uint8_t *buf, size_t len,
-		     const struct fp_conn *conn)
+/* Which reply layout a decoded reply was decoded with, so that a copy decodes alike. */
+static struct fp_reqinfo reqinfo_of(const struct fp_msg *m)
 {
+	struct fp_reqinfo ri = {m->opcode, 0};
+	if (m->op && m->op->rep_for && m->body != UINT32_MAX &&
+	    fp_op_reply_layout(m->op, 0) != m->v[m->body].st)
+		ri.arg = 1;
+	return ri;
+}
+
+void fd_out_modified(struct fd_out *o, const struct fp_msg *orig, const uint8_t *buf, size_t len,
+		     const struct fp_conn *conn, uint64_t ts_ns, int by_script)
+{
+	if (!ts_ns)
+		ts_ns = fd_now_real();
+	enum fp_origin from = orig->dir == FP_REQUEST ? FP_FROM_KERNEL : FP_FROM_DAEMON;
 	if (o->cap)
-		fd_cap_modified(o->cap, from, buf, len, fd_now_real(), conn);
+		fd_cap_modified(o->cap, from, buf, len, ts_ns, conn, by_script ? FP_CAP_F_SCRIPT : 0);
+	if (!o->text || !by_script)
+		return;
+	struct fp_conn c = conn ? *conn : (struct fp_conn)FP_CONN_NEWEST;
+	struct fp_reqinfo ri = reqinfo_of(orig);
+	if (fp_decode(&o->mod, buf, len, from, &c, orig->dir == FP_REPLY ? &ri : NULL) < 0)
+		return;
+	o->mod.ts_ns = ts_ns;
+	o->mod.latency_ns = orig->latency_ns;
+	o->mod.path_known = orig->path_known;
+	memcpy(o->mod.path, orig->path, sizeof(o->mod.path));
+	if (orig->dir == FP_REPLY) {
+		o->mod.op = orig->op;
+		o->mod.opcode = orig->opcode;
+	}
+	if (o->filter && !fd_filter_match(o->filter, &o->mod))
+		return;
+	format_msg(o, &o->mod, FD_MARK_MODIFIED);
+	put_line(o, 0);
 }
 
 uint64_t fd_now_real(void)
@@ -163,6 +303,8 @@ static void format_event(const struct fd_out *o, struct fp_sbuf *b, uint64_t ts_
 void fd_out_event_text(struct fd_out *o, uint64_t ts_ns, const char *name, uint64_t unique,
 		       const char *msg)
 {
+	if (o->top)
+		fd_top_event(o->top, ts_ns, name, unique, msg);
 	if (!o->text)
 		return;
 	fp_sbuf_clear(&o->line);
@@ -187,6 +329,8 @@ int fd_out_flush(struct fd_out *o)
 {
 	int failed = 0;
 	if (o->text) {
+		if (o->lossless)
+			put_batch(o);
 		int e = fd_queue_kick(&o->q);
 		if (e && !o->err)
 			o->err = e;
@@ -211,10 +355,19 @@ const char *fd_out_failure(struct fd_out *o, char *buf, size_t n)
 int fd_out_close(struct fd_out *o)
 {
 	int err = 0, failed = 0;
+	/* first: what the caller prints after this must not go under the screen */
+	fd_top_close(o->top);
+	o->top = NULL;
 	if (o->text) {
+		if (o->lossless)
+			put_batch(o);
 		/* the last drops get their line too */
 		note_dropped(o, FD_Q_WAIT);
 		err = fd_queue_stop(&o->q);
+		struct lines *l = o->q.ctx;
+		fp_sbuf_free(&l->buf);
+		fp_sbuf_free(&l->batch);
+		free(l);
 		if (!err)
 			err = o->err;
 		o->text = 0;
@@ -230,6 +383,9 @@ int fd_out_close(struct fd_out *o)
 		o->cap = NULL;
 	}
 	fp_sbuf_free(&o->line);
+	fp_msg_free(&o->mod);
+	fd_filter_free(o->filter);
+	o->filter = NULL;
 	if (failed) {
 		errno = err;
 		return -1;

@@ -13,8 +13,10 @@
 #include "fuseproto/format.h"
 #include "fuseproto/msg.h"
 #include "queue.h"
+#include "top.h"
 
 struct ft_kernel;
+struct fd_filter;
 struct ft_mount_opts;
 
 /* Most bytes of trace waiting for the writer; beyond it, lines are dropped. */
@@ -28,11 +30,14 @@ struct fd_out {
 	unsigned fmt;      /* FP_FMT_* */
 	int lossless;      /* wait for the writer rather than drop lines (-r) */
 	struct fp_sbuf line; /* the line being formatted (the proxy's thread only) */
+	struct fp_msg mod;   /* a modified message being decoded (fd_out_modified) */
 	struct fd_queue q; /* lines waiting for the writer thread */
 	int err;           /* errno of the first write error, 0 if none */
 	uint64_t dropped;  /* lines dropped since the last "dropped" line */
 	uint64_t dropped_total;
 	struct fd_cap *cap; /* -w, or NULL */
+	struct fd_top *top; /* --top, or NULL: shown every message and event; closed with the rest */
+	struct fd_filter *filter; /* -Y: only matching messages get a line; freed by fd_out_close */
 	uint64_t cap_lost;  /* after fd_out_close: capture records dropped */
 	char cap_err[512];  /* after a failed fd_out_close: what went wrong with the capture */
 };
@@ -50,13 +55,21 @@ int fd_out_capture(struct fd_out *o, const char *path, const struct fp_capw_opts
  * o->cap_lost then say what was dropped. */
 int fd_out_close(struct fd_out *o);
 
-/* A decoded message: its trace line and its capture record. `conn`: the protocol version
- * negotiated when it was seen, for the capture. */
-void fd_out_msg(struct fd_out *o, const struct fp_msg *m, const struct fp_conn *conn);
+/* How a message came to be, besides being read from one side and forwarded. */
+#define FD_MARK_INJECTED 0x01u /* made by fusedump or a script: " [injected]" */
+#define FD_MARK_MODIFIED 0x02u /* a copy changed by fusedump or a script: " [modified]" */
 
-/* A message that fusedump changed, as it was forwarded: for the capture only. */
-void fd_out_modified(struct fd_out *o, enum fp_origin from, const uint8_t *buf, size_t len,
-		     const struct fp_conn *conn);
+/* A decoded message: its trace line and its capture record. `conn`: the protocol version
+ * negotiated when it was seen, for the capture; `mark`: FD_MARK_*. */
+void fd_out_msg(struct fd_out *o, const struct fp_msg *m, const struct fp_conn *conn,
+		unsigned mark);
+
+/* A message that fusedump changed, as it was forwarded (buf), after `orig`, the message as
+ * it was read: a capture record and, when a script changed it (by_script), a " [modified]"
+ * line (decoded like orig, with its path and latency); fusedump's own INIT and OPEN edits
+ * get event lines instead. ts_ns 0: now. */
+void fd_out_modified(struct fd_out *o, const struct fp_msg *orig, const uint8_t *buf, size_t len,
+		     const struct fp_conn *conn, uint64_t ts_ns, int by_script);
 
 /* The wall clock in nanoseconds since the epoch: the timestamp of event lines and of the
  * messages the proxy records. */

@@ -32,6 +32,7 @@
 #include "fusetransport/chan.h"
 #include "fusetransport/ctl.h"
 #include "fusetransport/daemon.h"
+#include "lua.h"
 #include "proxy.h"
 #include "rewrite.h"
 
@@ -66,6 +67,17 @@ struct proc {
 /* Processes reaped before we knew they mattered (a writer seen after it died). */
 #define RECENT 16
 
+/* A message a script delayed: forwarded (or, for an answer, written to the kernel) when
+ * it is due. */
+struct held {
+	uint64_t due;        /* CLOCK_MONOTONIC ns */
+	int to_kernel;       /* 1: write to /dev/fuse; 0: send to the daemon */
+	int injected;        /* an answer made by a script (printed when written) */
+	uint64_t unique;     /* of the request (answer) it is or answers */
+	uint8_t *buf;
+	size_t len;
+};
+
 struct loop {
 	struct fd_proxy *p;
 	struct ft_chan dev, sock;
@@ -94,6 +106,11 @@ struct loop {
 		int status;
 	} recent[RECENT];
 	unsigned nrecent;
+	/* --lua */
+	struct held *held;    /* delayed messages, in no order */
+	size_t nheld;
+	uint64_t *dropped;    /* requests dropped by scripts, waiting for nothing (or INTERRUPT) */
+	size_t ndropped;
 };
 
 static uint64_t now_mono(void)
@@ -381,7 +398,8 @@ static void stop(struct loop *l, const char *why)
 
 /* Decode one message into l->m, count it and print it. Returns 0, or -1 when it could not
  * be decoded (out of memory; it is still forwarded). */
-static int feed(struct loop *l, enum fp_origin from, const uint8_t *buf, size_t len, int count)
+static int feed(struct loop *l, enum fp_origin from, const uint8_t *buf, size_t len, int count,
+		unsigned mark)
 {
 	if (fp_session_feed(l->s, &l->m, from, buf, len, fd_now_real()) < 0) {
 		EVENT(l, "error", 0, "out of memory while decoding a %zu-byte message", len);
@@ -391,11 +409,38 @@ static int feed(struct loop *l, enum fp_origin from, const uint8_t *buf, size_t 
 		fd_stats_msg(l->p->stats, &l->m, from, len);
 	uint64_t max = l->p->count;
 	if (!max || l->printed < max) {
-		fd_out_msg(l->p->out, &l->m, fp_session_conn(l->s));
+		fd_out_msg(l->p->out, &l->m, fp_session_negotiated(l->s), mark);
 		if (++l->printed == max && !l->stop_why)
 			l->stop_why = "-c count reached";
 	}
 	return 0;
+}
+
+/* Write a reply or notification that fusedump (or a script) made to the kernel, printed
+ * as injected. Returns 0 or the kernel's errno. */
+static int inject(struct loop *l, const uint8_t *buf, size_t len)
+{
+	feed(l, FP_FROM_DAEMON, buf, len, 0, FD_MARK_INJECTED);
+	if (!l->dev_open)
+		return ENODEV;
+	if (ft_chan_send(&l->dev, buf, len) == 0)
+		return 0;
+	int e = errno;
+	uint64_t unique = len >= 16 ? fp_load_le(buf + 8, 8) : 0;
+	EVENT(l, "write_failed", unique, "#%" PRIu64 ": the kernel refused the injected %s: %s",
+	      unique, unique ? "reply" : "notification", strerror(e));
+	return e;
+}
+
+/* Answer request `unique` with -err in the daemon's place. */
+static void answer_errno(struct loop *l, uint64_t unique, int err)
+{
+	/* fuse_out_header { u32 len = 16; s32 error; u64 unique } */
+	uint8_t r[16];
+	fp_store_le(r, 4, 16);
+	fp_store_le(r + 4, 4, (uint32_t)-err);
+	fp_store_le(r + 8, 8, unique);
+	inject(l, r, sizeof(r));
 }
 
 /* The socket refused a request for good: answer it with -EIO so that the caller never
@@ -422,17 +467,7 @@ static void fail_request(struct loop *l, const uint8_t *buf, size_t len, int err
 	EVENT(l, "send_failed", unique,
 	      "%s #%" PRIu64 " (%zu bytes): send to the daemon failed: %s; answering -EIO", name,
 	      unique, len, strerror(err));
-	/* fuse_out_header { u32 len = 16; s32 error = -EIO; u64 unique } */
-	uint8_t r[16];
-	uint32_t rlen = 16;
-	int32_t e = -EIO;
-	memcpy(r, &rlen, 4);
-	memcpy(r + 4, &e, 4);
-	memcpy(r + 8, &unique, 8);
-	feed(l, FP_FROM_DAEMON, r, sizeof(r), 0);
-	if (ft_chan_send(&l->dev, r, sizeof(r)) < 0)
-		EVENT(l, "write_failed", unique, "#%" PRIu64 ": the kernel refused the -EIO reply: %s",
-		      unique, strerror(errno));
+	answer_errno(l, unique, EIO);
 }
 
 /* Send a request to the daemon; keep it pending when the socket is full. Returns 0, or the
@@ -452,28 +487,240 @@ static int send_request(struct loop *l, const struct ft_rx *rx)
 	return errno;
 }
 
+/* ------------------------------------------------------------------ scripts */
+
+static void hold(struct loop *l, const struct fd_action *a, const uint8_t *buf, size_t len,
+		 int to_kernel, int injected, uint64_t unique)
+{
+	struct held *h = realloc(l->held, (l->nheld + 1) * sizeof(*h));
+	uint8_t *copy = malloc(len ? len : 1);
+	if (!h || !copy) {
+		free(copy);
+		if (h)
+			l->held = h;
+		EVENT(l, "lua", unique, "#%" PRIu64 ": out of memory holding it back: sent now", unique);
+		if (to_kernel && !injected) {
+			if (l->dev_open)
+				ft_chan_send(&l->dev, buf, len);
+		} else if (to_kernel) {
+			inject(l, buf, len);
+		} else if (l->sock_open) {
+			ft_chan_send(&l->sock, buf, len);
+		}
+		return;
+	}
+	l->held = h;
+	memcpy(copy, buf, len);
+	h[l->nheld++] = (struct held){now_mono() + a->delay_ns, to_kernel, injected, unique, copy, len};
+	EVENT(l, "lua", unique, "#%" PRIu64 " held back %.3f ms by %s", unique,
+	      (double)a->delay_ns / 1e6, a->script ? a->script : "a script");
+}
+
+static void unhold(struct loop *l, size_t i)
+{
+	free(l->held[i].buf);
+	l->held[i] = l->held[--l->nheld];
+}
+
+/* Send what was held back and is due (or everything, when the proxy ends); run the
+ * scripts' timers. */
+static void release(struct loop *l, int all)
+{
+	uint64_t now = now_mono();
+	for (size_t i = 0; i < l->nheld;) {
+		struct held *h = &l->held[i];
+		if (!all && h->due > now) {
+			i++;
+			continue;
+		}
+		if (h->to_kernel && h->injected) {
+			inject(l, h->buf, h->len);
+		} else if (h->to_kernel) {
+			if (l->dev_open && ft_chan_send(&l->dev, h->buf, h->len) < 0)
+				EVENT(l, "write_failed", h->unique, "#%" PRIu64 ": the kernel refused "
+				      "the delayed message: %s", h->unique, strerror(errno));
+		} else if (l->sock_open) {
+			if (ft_chan_send(&l->sock, h->buf, h->len) < 0) {
+				if (errno == EAGAIN && !all) {
+					h->due = now + 1000000; /* the socket is full: again soon */
+					i++;
+					continue;
+				}
+				if (h->len >= 16)
+					fail_request(l, h->buf, h->len, errno);
+			}
+		}
+		unhold(l, i);
+	}
+	if (l->p->lua && !all)
+		fd_lua_run_timers(l->p->lua, now);
+}
+
+/* When something held back or a timer is due next (0: nothing). */
+static uint64_t next_due(const struct loop *l)
+{
+	uint64_t t = l->p->lua ? fd_lua_next_timer(l->p->lua) : 0;
+	for (size_t i = 0; i < l->nheld; i++)
+		if (!t || l->held[i].due < t)
+			t = l->held[i].due;
+	return t;
+}
+
+/* An INTERRUPT of a request that a script dropped or still holds: the daemon never saw
+ * it, so fusedump answers it -EINTR, as a daemon that honours interrupts would, and the
+ * INTERRUPT goes no further. Returns whether it was one of those. */
+static int interrupt_held(struct loop *l)
+{
+	if (l->m.dir != FP_REQUEST || l->m.opcode != FP_INTERRUPT || !l->m.linked)
+		return 0;
+	uint64_t u = l->m.link;
+	for (size_t i = 0; i < l->ndropped; i++)
+		if (l->dropped[i] == u) {
+			l->dropped[i] = l->dropped[--l->ndropped];
+			EVENT(l, "lua", u, "INTERRUPT of #%" PRIu64 ", which a script dropped: "
+				       "answering -EINTR", u);
+			answer_errno(l, u, EINTR);
+			return 1;
+		}
+	for (size_t i = 0; i < l->nheld; i++)
+		if (!l->held[i].to_kernel && l->held[i].unique == u) {
+			unhold(l, i);
+			EVENT(l, "lua", u, "INTERRUPT of #%" PRIu64 ", which a script held back: "
+				       "answering -EINTR", u);
+			answer_errno(l, u, EINTR);
+			return 1;
+		}
+	return 0;
+}
+
+static void host_log(void *ctx, const char *script, const char *text)
+{
+	struct loop *l = ctx;
+	EVENT(l, "lua", 0, "%s: %s", script, text);
+}
+
+static void host_error(void *ctx, const char *script, const char *what)
+{
+	struct loop *l = ctx;
+	/* one line: the traceback's lines joined with " | " */
+	char one[1024];
+	size_t n = 0;
+	for (const char *c = what; *c && n + 4 < sizeof(one); c++) {
+		if (*c == '\n') {
+			memcpy(one + n, " | ", 3);
+			n += 3;
+		} else if (*c != '\t') {
+			one[n++] = *c;
+		}
+	}
+	one[n] = 0;
+	EVENT(l, "lua_error", 0, "%s: %s", script, one);
+}
+
+static int host_notify(void *ctx, const char *script, const uint8_t *buf, size_t len)
+{
+	(void)script;
+	return inject(ctx, buf, len);
+}
+
+/* Carry out a script's verdict on the message in l->m, read as rx. */
+static void carry_out(struct loop *l, struct fd_action *a, struct ft_rx *rx)
+{
+	int request = l->m.dir == FP_REQUEST;
+	uint64_t unique = l->m.h.unique;
+	char nb[32];
+	const char *who = a->script ? a->script : "a script";
+	const uint8_t *buf = rx->buf;
+	size_t len = rx->len;
+	switch (a->v) {
+	case FD_DROP:
+		EVENT(l, "lua", unique, "%s #%" PRIu64 " dropped by %s%s", opname(l->m.opcode, nb,
+		      sizeof(nb)), unique, who, request && !(l->m.op && (l->m.op->flags & FP_OP_NOREPLY)) ?
+		      ": the kernel waits for an answer that will not come" : "");
+		if (request) {
+			uint64_t *d = realloc(l->dropped, (l->ndropped + 1) * sizeof(*d));
+			if (d) {
+				l->dropped = d;
+				d[l->ndropped++] = unique;
+			}
+		}
+		return;
+	case FD_ANSWER:
+		if (a->delay_ns)
+			hold(l, a, a->buf, a->len, 1, 1, unique);
+		else
+			inject(l, a->buf, a->len);
+		return;
+	case FD_MODIFIED:
+		l->p->stats->edits++;
+		fd_out_modified(l->p->out, &l->m, a->buf, a->len, fp_session_negotiated(l->s), 0, 1);
+		buf = a->buf;
+		len = a->len;
+		break;
+	case FD_PASS:
+		break;
+	}
+	if (a->delay_ns) {
+		hold(l, a, buf, len, !request, 0, unique);
+		return;
+	}
+	if (request) {
+		if (!l->sock_open) {
+			fail_request(l, buf, len, EPIPE);
+		} else if (ft_chan_send(&l->sock, buf, len) < 0) {
+			if (errno != EAGAIN)
+				fail_request(l, buf, len, errno);
+			else /* the socket is full: like a delay of nothing */
+				hold(l, &(struct fd_action){.script = a->script}, buf, len, 0, 0, unique);
+		}
+	} else if (ft_chan_send(&l->dev, buf, len) < 0 && errno != ENODEV && errno != ECONNABORTED) {
+		l->p->stats->write_failed++;
+		EVENT(l, "write_failed", unique, "#%" PRIu64 ": the kernel refused the %s: %s", unique,
+		      unique ? "reply" : "notification", strerror(errno));
+	}
+}
+
+/* A request, with scripts that want to see it: decoded first, then the verdict. */
+static void script_request(struct loop *l, struct ft_rx *rx)
+{
+	if (feed(l, FP_FROM_KERNEL, rx->buf, rx->len, 1, 0) < 0) {
+		carry_out(l, &(struct fd_action){.v = FD_PASS}, rx); /* not decoded: as it is */
+		return;
+	}
+	if (interrupt_held(l))
+		return;
+	struct fd_action a;
+	fd_lua_hook(l->p->lua, &l->m, fp_session_conn(l->s), &a);
+	carry_out(l, &a, rx);
+	free(a.buf);
+}
+
 /* A request from the kernel. It is forwarded first and decoded and printed afterwards,
  * while the daemon works on it; only INIT, which may be edited, is decoded first. */
 static void kernel_msg(struct loop *l, struct ft_rx *rx)
 {
 	int init = rx->len >= 8 && fp_load_le(rx->buf + 4, 4) == FP_INIT;
 	if (init) {
-		feed(l, FP_FROM_KERNEL, rx->buf, rx->len, 1);
+		feed(l, FP_FROM_KERNEL, rx->buf, rx->len, 1, 0);
 		uint64_t cleared = fd_rewrite_init_in(rx->buf, rx->len);
 		if (cleared) {
-			fd_out_modified(l->p->out, FP_FROM_KERNEL, rx->buf, rx->len, fp_session_conn(l->s));
+			fd_out_modified(l->p->out, &l->m, rx->buf, rx->len, fp_session_negotiated(l->s), 0, 0);
 			struct fp_sbuf names = {0};
 			fp_sbuf_flags(&names, fp_sym_init_flags, cleared);
-			l->p->stats->init_edits++;
+			l->p->stats->edits++;
 			EVENT(l, "init_rewrite", fp_load_le(rx->buf + 8, 8),
 			      "INIT #%" PRIu64 ": cleared %s in the request to the daemon (cannot cross "
 			      "a socket)", fp_load_le(rx->buf + 8, 8), names.s ? names.s : "?");
 			fp_sbuf_free(&names);
 		}
 	}
+	else if (l->p->lua && fd_lua_wants(l->p->lua, FP_REQUEST)) {
+		script_request(l, rx);
+		return;
+	}
 	int err = l->sock_open ? send_request(l, rx) : EPIPE;
 	if (!init)
-		feed(l, FP_FROM_KERNEL, rx->buf, rx->len, 1);
+		feed(l, FP_FROM_KERNEL, rx->buf, rx->len, 1, 0);
 	if (err)
 		fail_request(l, rx->buf, rx->len, err);
 }
@@ -502,7 +749,7 @@ static void edit_reply(struct loop *l, struct ft_rx *rx)
 		if (cleared) {
 			struct fp_sbuf names = {0};
 			fp_sbuf_flags(&names, fp_sym_init_flags, cleared);
-			st->init_edits++;
+			st->edits++;
 			EVENT(l, "init_rewrite", unique,
 			      "INIT #%" PRIu64 ": cleared %s in the reply to the kernel (cannot cross a socket)",
 			      unique, names.s ? names.s : "?");
@@ -519,10 +766,10 @@ static void edit_reply(struct loop *l, struct ft_rx *rx)
 			      "carries messages of at most %zu bytes)",
 			      unique, cl.max_pages_was, cl.max_pages, l->p->limit);
 		if (cleared || cl.max_write_was || cl.max_pages_was)
-			fd_out_modified(l->p->out, FP_FROM_DAEMON, rx->buf, rx->len, fp_session_conn(l->s));
+			fd_out_modified(l->p->out, m, rx->buf, rx->len, fp_session_negotiated(l->s), 0, 0);
 	} else if (fd_rewrite_open_out(rx->buf, m)) {
-		fd_out_modified(l->p->out, FP_FROM_DAEMON, rx->buf, rx->len, fp_session_conn(l->s));
-		st->init_edits++;
+		fd_out_modified(l->p->out, m, rx->buf, rx->len, fp_session_negotiated(l->s), 0, 0);
+		st->edits++;
 		EVENT(l, "open_rewrite", unique,
 		      "#%" PRIu64 ": cleared FOPEN_PASSTHROUGH and backing_id in the reply to the kernel",
 		      unique);
@@ -552,8 +799,19 @@ static void daemon_msg(struct loop *l, struct ft_rx *rx)
 	struct fd_stats *st = l->p->stats;
 	uint64_t unique = rx->len >= 16 ? fp_load_le(rx->buf + 8, 8) : 0;
 	int first = edited_reply(l, rx);
+	if (!first && l->dev_open && l->p->lua &&
+	    fd_lua_wants(l->p->lua, unique ? FP_REPLY : FP_NOTIFY)) {
+		int decoded = feed(l, FP_FROM_DAEMON, rx->buf, rx->len, 1, 0) == 0;
+		daemon_msg_events(l, rx);
+		struct fd_action a = {.v = FD_PASS};
+		if (decoded)
+			fd_lua_hook(l->p->lua, &l->m, fp_session_conn(l->s), &a);
+		carry_out(l, &a, rx);
+		free(a.buf);
+		return;
+	}
 	if (first || !l->dev_open) {
-		int decoded = feed(l, FP_FROM_DAEMON, rx->buf, rx->len, 1) == 0;
+		int decoded = feed(l, FP_FROM_DAEMON, rx->buf, rx->len, 1, 0) == 0;
 		daemon_msg_events(l, rx);
 		if (!l->dev_open) {
 			st->undelivered++;
@@ -564,7 +822,7 @@ static void daemon_msg(struct loop *l, struct ft_rx *rx)
 	}
 	int e = ft_chan_send(&l->dev, rx->buf, rx->len) < 0 ? errno : 0;
 	if (!first) {
-		feed(l, FP_FROM_DAEMON, rx->buf, rx->len, 1);
+		feed(l, FP_FROM_DAEMON, rx->buf, rx->len, 1, 0);
 		daemon_msg_events(l, rx);
 	}
 	if (e) {
@@ -882,6 +1140,8 @@ int fd_proxy_run(struct fd_proxy *p)
 		l.deadline = now_mono() + MOUNT_HINT_NS;
 	proc_set(&l.child, p->child);
 	l.writer.pidfd = -1;
+	if (p->lua)
+		fd_lua_set_host(p->lua, &(struct fd_lua_host){&l, host_log, host_notify, host_error});
 	fp_msg_init(&l.m);
 	l.s = fp_session_new();
 	if (!l.s || (l.dev_open && ft_chan_init(&l.dev, p->k->fd, FT_CHAN_DEV, FT_MSG_MAX) < 0) ||
@@ -936,10 +1196,16 @@ int fd_proxy_run(struct fd_proxy *p)
 			pf[n++] = (struct pollfd){l.writer.pidfd, POLLIN, 0};
 		}
 		int timeout = -1;
+		uint64_t due = 0;
 		if (l.deadline && (l.ph == PH_DRAIN || l.ph == PH_REAP ||
-				   (l.ph == PH_MOUNTWAIT && !l.hinted))) {
+				   (l.ph == PH_MOUNTWAIT && !l.hinted)))
+			due = l.deadline;
+		uint64_t held = l.ph == PH_RUN || l.ph == PH_UNMOUNTING ? next_due(&l) : 0;
+		if (held && (!due || held < due))
+			due = held;
+		if (due) {
 			uint64_t now = now_mono();
-			timeout = now >= l.deadline ? 0 : (int)((l.deadline - now) / 1000000u + 1);
+			timeout = now >= due ? 0 : (int)((due - now) / 1000000u + 1);
 		}
 		int ready = poll(pf, (nfds_t)n, spin ? 0 : timeout);
 		if (ready < 0) {
@@ -975,9 +1241,15 @@ int fd_proxy_run(struct fd_proxy *p)
 			never_mounted(&l);
 		if (iwriter >= 0 && (pf[iwriter].revents & POLLIN))
 			proc_check(&l, &l.writer);
+		if (l.nheld || p->lua)
+			release(&l, 0);
 		step(&l);
 	}
 
+	for (size_t i = 0; i < l.nheld; i++)
+		free(l.held[i].buf);
+	free(l.held);
+	free(l.dropped);
 	/* Whatever happened, no mount is left behind. */
 	close_sock(&l);
 	close_dev(&l);

@@ -10,8 +10,11 @@
 #include "out.h"
 #include "stats.h"
 
+struct fd_lua;
+
 struct fd_proxy {
 	struct fd_out *out;
+	struct fd_lua *lua;   /* --lua scripts, or NULL; the loop installs its host callbacks */
 	struct fd_stats *stats;
 	struct ft_kernel *k;  /* mounted (or, with ctl_fd, mounted when the daemon asks);
 			       * closed and unmounted by the loop */

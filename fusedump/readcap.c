@@ -1,11 +1,13 @@
 /* fusedump -r (readcap.h). Messages are decoded with a session fed in capture order, as the
- * live proxy feeds it, so paths, pairing and latencies come out the same; the messages
- * fusedump changed are recorded twice, and the copy as forwarded is not shown (the live
- * trace shows what was read, and says what was changed in event lines, which the capture
- * holds too). */
+ * live proxy feeds it, so paths, pairing and latencies come out the same. The messages
+ * fusedump or a script changed are recorded twice, as read and as forwarded, and shown
+ * both ways as live; replies made up by fusedump or a script are marked injected. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <sys/stat.h>
 
 #include "fuseproto/capture.h"
 #include "fuseproto/session.h"
@@ -24,6 +26,7 @@ static void assume_version(struct fp_session *s, struct fd_out *out, const struc
 		fd_out_event_text(out, c->ts_ns, "assumed", 0, msg);
 	} else {
 		const struct fp_conn newest = FP_CONN_NEWEST;
+		fp_session_set_conn(s, &newest);
 		char msg[200];
 		snprintf(msg, sizeof(msg), "the capture starts after INIT and does not say which "
 			 "version was negotiated: decoding as protocol %u.%u with every INIT flag",
@@ -46,6 +49,14 @@ static void show_event(struct fd_out *out, const struct fp_cap_msg *c)
 	fd_out_event_text(out, c->ts_ns, name, unique, msg);
 }
 
+/* Whether path ("-": stdin) is a file, which is read without waiting. */
+static int regular_file(const char *path)
+{
+	struct stat st;
+	return (strcmp(path, "-") ? stat(path, &st) : fstat(STDIN_FILENO, &st)) == 0 &&
+	       S_ISREG(st.st_mode);
+}
+
 int fd_read_capture(const char *path, struct fd_out *out, struct fd_stats *stats, uint64_t count,
 		    char *err, size_t n)
 {
@@ -55,7 +66,7 @@ int fd_read_capture(const char *path, struct fd_out *out, struct fd_stats *stats
 	struct fp_session *s = fp_session_new();
 	struct fp_msg m;
 	fp_msg_init(&m);
-	int code = 0, first = 1;
+	int code = 0, first = 1, stream = !regular_file(path);
 	uint64_t printed = 0;
 	struct fp_cap_msg c;
 	int x = 0;
@@ -70,9 +81,15 @@ int fd_read_capture(const char *path, struct fd_out *out, struct fd_stats *stats
 			show_event(out, &c);
 			continue;
 		}
-		if (c.flags & FP_CAP_F_MODIFIED)
-			continue;
 		enum fp_origin from = c.type == FP_CAP_T_KERNEL ? FP_FROM_KERNEL : FP_FROM_DAEMON;
+		if (c.flags & FP_CAP_F_MODIFIED) {
+			/* the copy as forwarded of the message just before, as the live trace shows it */
+			if (!first)
+				fd_out_modified(out, &m, c.buf, c.len, fp_session_conn(s), c.ts_ns,
+						c.flags & FP_CAP_F_SCRIPT);
+			stats->edits++;
+			continue;
+		}
 		if (first) {
 			first = 0;
 			int init = from == FP_FROM_KERNEL && c.len >= 8 &&
@@ -86,8 +103,14 @@ int fd_read_capture(const char *path, struct fd_out *out, struct fd_stats *stats
 			break;
 		}
 		fd_stats_msg(stats, &m, from, c.msglen);
-		fd_out_msg(out, &m, NULL);
-		printed++;
+		fd_out_msg(out, &m, NULL, c.flags & FP_CAP_F_INJECTED ? FD_MARK_INJECTED : 0);
+		/* the reader of the output went away (| head): no use reading on. From a pipe
+		 * (fusedump -w - | fusedump -r -), which may wait for more, every line is passed
+		 * on at once, not in the batches of a file (out.c) */
+		if ((++printed % 1024 == 0 || stream) && fd_out_flush(out) < 0)
+			break;
+		if (out->top && fd_top_quit(out->top)) /* q in --top: no use reading on */
+			break;
 	}
 	if (x < 0)
 		code = 1;

@@ -80,7 +80,7 @@ void fd_stats_print(const struct fd_stats *st, FILE *f)
 		   " refused by the socket, %" PRIu64 " refused by the kernel, %" PRIu64
 		   " not delivered, %" PRIu64 " edited\n",
 		st->unclean, st->reassembled, st->send_failed, st->write_failed, st->undelivered,
-		st->init_edits);
+		st->edits);
 	fprintf(f, "%-16s %10s %10s %8s %9s %9s %9s %9s %9s\n", "op", "requests", "replies",
 		"errors", "avg_us", "p50_us", "p90_us", "p99_us", "max_us");
 	for (unsigned i = 0; i <= FP_OPCODE_MAX; i++) {

@@ -29,7 +29,7 @@ struct fd_stats {
 	uint64_t send_failed;  /* requests the socket refused (answered -EIO or dropped) */
 	uint64_t write_failed; /* replies or notifications the kernel refused */
 	uint64_t undelivered;  /* daemon messages read after the kernel was gone */
-	uint64_t init_edits;   /* INIT and OPEN messages edited */
+	uint64_t edits;        /* messages fusedump or a script changed before forwarding them */
 	struct fd_opstat op[FP_OPCODE_MAX + 1]; /* by opcode; [0]: unknown or unpaired */
 };
 

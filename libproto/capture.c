@@ -20,6 +20,13 @@
  * a capture that claims more is damaged, not just big. */
 #define MSG_MAX (64u << 20)
 
+/* The stdio buffer of a capture being read. */
+#define READ_BUF (256u << 10)
+
+/* The sizes of a pcap file's header and of the header before each record. */
+#define PCAP_FILE_HDR 24u
+#define PCAP_REC_HDR 16u
+
 static void say(char *err, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void say(char *err, size_t n, const char *fmt, ...)
 {
@@ -235,6 +242,12 @@ struct fp_capr {
 	FILE *f;            /* the stream under p, for byte offsets */
 	char *name;
 	uint64_t record;    /* records read */
+	int counted;        /* pcap: offsets are counted (16-byte record header + caplen), not
+			     * asked of the stream, which would cost a syscall per record */
+	uint64_t pos;       /* with counted: where the next record starts */
+	uint32_t snap;      /* the file's snapshot length: libpcap cuts longer records to it
+			     * and skips the rest, so those are measured on the stream */
+	char *iobuf;        /* the stream's buffer, freed once it is closed */
 	uint8_t *msg;       /* fragments put together */
 	size_t cap;
 };
@@ -257,13 +270,40 @@ static struct fp_capr *reader(pcap_t *p, const char *name, char *err, size_t n)
 	}
 	r->p = p;
 	r->f = pcap_file(p);
+	/* libpcap calls pcapng version 1.0: it has blocks of several kinds between the records,
+	 * whose offsets only the stream knows */
+	if (pcap_major_version(p) == 2) {
+		long pos = r->f ? ftell(r->f) : -1;
+		r->counted = 1;
+		r->pos = pos < 0 ? PCAP_FILE_HDR : (uint64_t)pos;
+		r->snap = (uint32_t)pcap_snapshot(p);
+	}
 	return r;
 }
 
 struct fp_capr *fp_capr_open(const char *path, char *err, size_t n)
 {
 	char eb[PCAP_ERRBUF_SIZE] = "";
-	pcap_t *p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, eb);
+	pcap_t *p;
+	char *iobuf = NULL;
+	if (!strcmp(path, "-")) {
+		p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, eb);
+	} else {
+		/* opened here, as libpcap would, for a larger buffer than stdio's 4 KiB: a file
+		 * is read in READ_BUF pieces rather than in a read(2) every few records */
+		FILE *f = fopen(path, "rb");
+		if (!f) {
+			say(err, n, "%s: %s", path, strerror(errno));
+			return NULL;
+		}
+		if ((iobuf = malloc(READ_BUF)))
+			setvbuf(f, iobuf, _IOFBF, READ_BUF);
+		p = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_NANO, eb);
+		if (!p) {
+			fclose(f);
+			free(iobuf);
+		}
+	}
 	if (!p) {
 		/* libpcap's messages often start with the file name already */
 		if (!strncmp(eb, path, strlen(path)))
@@ -272,7 +312,12 @@ struct fp_capr *fp_capr_open(const char *path, char *err, size_t n)
 			say(err, n, "%s: %s", path, eb);
 		return NULL;
 	}
-	return reader(p, path, err, n);
+	struct fp_capr *r = reader(p, path, err, n);
+	if (r)
+		r->iobuf = iobuf;
+	else
+		free(iobuf); /* after pcap_close(), which closed the stream */
+	return r;
 }
 
 struct fp_capr *fp_capr_fopen(FILE *f, const char *name, char *err, size_t n)
@@ -292,6 +337,7 @@ void fp_capr_close(struct fp_capr *r)
 	if (!r)
 		return;
 	pcap_close(r->p);
+	free(r->iobuf);
 	free(r->msg);
 	free(r->name);
 	free(r);
@@ -301,11 +347,20 @@ void fp_capr_close(struct fp_capr *r)
 static int next_record(struct fp_capr *r, struct pcap_pkthdr *h, const u_char **data,
 		       uint64_t *off, uint64_t *rec, char *err, size_t n)
 {
-	long pos = r->f ? ftell(r->f) : -1;
+	long pos = r->counted ? (long)r->pos : r->f ? ftell(r->f) : -1;
 	struct pcap_pkthdr *ph;
 	int x = pcap_next_ex(r->p, &ph, data);
 	*rec = ++r->record;
 	*off = pos < 0 ? 0 : (uint64_t)pos;
+	if (x == 1 && r->counted) {
+		/* the stream knows better after the first record (is it a variant of pcap with
+		 * longer record headers?) and after a record libpcap cut */
+		uint64_t next = r->pos + PCAP_REC_HDR + ph->caplen;
+		long now = (r->record == 1 || ph->caplen >= r->snap) && r->f ? ftell(r->f) : -1;
+		if (r->record == 1 && now >= 0 && (uint64_t)now != next)
+			r->counted = 0;
+		r->pos = now >= 0 ? (uint64_t)now : next;
+	}
 	if (x == PCAP_ERROR_BREAK) {
 		r->record--;
 		return 0;

@@ -1,5 +1,6 @@
 /* Decoding: message bytes to a tree of field values, driven by the opcode table's field
  * tables, through the bounds-checked cursor. */
+#include <stddef.h>
 #include <string.h>
 
 #include "fuseproto/abi.h"
@@ -17,22 +18,38 @@ struct dec {
 	int oom;
 };
 
-static long push(struct dec *d, const struct fp_field *f, const struct fp_struct *st,
-		 uint16_t depth, uint8_t vflags)
+static inline long push(struct dec *d, const struct fp_field *f, const struct fp_struct *st,
+			uint16_t depth, uint8_t vflags)
 {
-	long i = fp_msg_push(d->m);
-	if (i < 0) {
+	struct fp_msg *m = d->m;
+	long i;
+	if (m->nv < m->cap) { /* fp_msg_push() without the call: one per field */
+		i = (long)m->nv++;
+	} else if ((i = fp_msg_push(m)) < 0) {
 		d->oom = 1;
 		fp_cur_fail(&d->c, FP_INVALID, d->c.pos, "out of memory");
 		return -1;
 	}
-	struct fp_val *v = &d->m->v[i];
-	v->f = f;
-	v->st = st;
-	v->off = d->c.pos;
-	v->depth = depth;
-	v->vflags = vflags;
+	m->v[i] = (struct fp_val){.f = f, .st = st, .off = d->c.pos, .depth = depth,
+				  .vflags = vflags};
 	return i;
+}
+
+/* fp_kind_width() for the decoder's every field. */
+static inline unsigned kind_width(uint8_t kind)
+{
+	static const uint8_t w[] = {[FP_K_U8] = 1, [FP_K_U16] = 2, [FP_K_U32] = 4,
+				    [FP_K_U64] = 8, [FP_K_S32] = 4, [FP_K_S64] = 8};
+	return kind < sizeof(w) ? w[kind] : 0;
+}
+
+/* fp_cur_need(), which also reports what is missing, after the check of the usual case. */
+static inline int need(struct fp_cur *c, unsigned n, const char *what)
+{
+	uint32_t lim = c->end < c->avail ? c->end : c->avail;
+	if (c->err == FP_OK && c->pos <= lim && n <= lim - c->pos)
+		return 1;
+	return fp_cur_need(c, n, what);
 }
 
 /* Close a container opened at index i: count its descendants and bytes. */
@@ -72,7 +89,22 @@ static void dec_array(struct dec *d, const struct fp_field *f, long a, int count
 	close_val(d, a);
 }
 
-/* Decode field f of a struct whose values so far are listed in idx[]. */
+/* An integer field of w bytes: most fields are. */
+static inline void dec_int(struct dec *d, const struct fp_field *f, unsigned w, uint16_t depth)
+{
+	struct fp_cur *c = &d->c;
+	long i;
+	if (!need(c, w, f->name) || (i = push(d, f, NULL, depth, 0)) < 0)
+		return;
+	uint64_t u = fp_load_le(c->buf + c->pos, w);
+	if (f->kind == FP_K_S32)
+		u = (uint64_t)(int64_t)(int32_t)(uint32_t)u;
+	d->m->v[i].u = u;
+	d->m->v[i].len = w;
+	c->pos += w;
+}
+
+/* Decode field f, not an integer, of a struct whose values so far are listed in idx[]. */
 static void dec_field(struct dec *d, const struct fp_field *f, uint16_t depth, uint32_t rec,
 		      const long *idx)
 {
@@ -83,20 +115,7 @@ static void dec_field(struct dec *d, const struct fp_field *f, uint16_t depth, u
 		long r = idx[f->ref - 1];
 		refv = (r >= 0 ? d->m->v[r].u : 0) + (uint64_t)(int64_t)f->adj;
 	}
-	unsigned w = fp_kind_width(f->kind);
 	long i;
-
-	if (w) {
-		if (!fp_cur_need(c, w, f->name) || (i = push(d, f, NULL, depth, 0)) < 0)
-			return;
-		uint64_t u = fp_load_le(c->buf + c->pos, w);
-		if (f->kind == FP_K_S32)
-			u = (uint64_t)(int64_t)(int32_t)(uint32_t)u;
-		d->m->v[i].u = u;
-		d->m->v[i].len = w;
-		c->pos += w;
-		return;
-	}
 
 	switch ((enum fp_kind)f->kind) {
 	case FP_K_STR: {
@@ -182,12 +201,16 @@ static void dec_struct(struct dec *d, const struct fp_struct *st, uint16_t depth
 		idx[k] = -1;
 		if (d->c.err != FP_OK)
 			return;
-		if (!fp_field_present(f, d->conn))
+		if ((f->since || f->need) && !fp_field_present(f, d->conn))
 			continue;
 		if ((f->flags & FP_F_OPT) && d->c.pos >= d->c.end)
 			return;
 		long before = (long)d->m->nv;
-		dec_field(d, f, depth, rec, idx);
+		unsigned w = kind_width(f->kind);
+		if (w)
+			dec_int(d, f, w, depth);
+		else
+			dec_field(d, f, depth, rec, idx);
 		if ((long)d->m->nv > before)
 			idx[k] = before;
 	}
@@ -255,6 +278,29 @@ static void dec_body(struct dec *d, const struct fp_field *root, const struct fp
 	close_val(d, b);
 }
 
+/* m->h from a whole header: what fp_msg_sync_hdr() finds by name in the values, read at
+ * the offsets the ABI fixes. */
+static void hdr_from_bytes(struct fp_msg *m, const uint8_t *buf, enum fp_origin from)
+{
+	struct fp_hdr *h = &m->h;
+	memset(h, 0, sizeof(*h));
+	if (from == FP_FROM_KERNEL) {
+		h->len = (uint32_t)fp_load_le(buf + offsetof(struct fp_in_header, len), 4);
+		h->opcode = (uint32_t)fp_load_le(buf + offsetof(struct fp_in_header, opcode), 4);
+		h->unique = fp_load_le(buf + offsetof(struct fp_in_header, unique), 8);
+		h->nodeid = fp_load_le(buf + offsetof(struct fp_in_header, nodeid), 8);
+		h->uid = (uint32_t)fp_load_le(buf + offsetof(struct fp_in_header, uid), 4);
+		h->gid = (uint32_t)fp_load_le(buf + offsetof(struct fp_in_header, gid), 4);
+		h->pid = (uint32_t)fp_load_le(buf + offsetof(struct fp_in_header, pid), 4);
+		h->total_extlen = (uint16_t)fp_load_le(buf + offsetof(struct fp_in_header,
+								   total_extlen), 2);
+	} else {
+		h->len = (uint32_t)fp_load_le(buf + offsetof(struct fp_out_header, len), 4);
+		h->error = (int32_t)(uint32_t)fp_load_le(buf + offsetof(struct fp_out_header, error), 4);
+		h->unique = fp_load_le(buf + offsetof(struct fp_out_header, unique), 8);
+	}
+}
+
 int fp_decode(struct fp_msg *m, const uint8_t *buf, size_t len, enum fp_origin from,
 	      const struct fp_conn *conn, const struct fp_reqinfo *req)
 {
@@ -276,7 +322,10 @@ int fp_decode(struct fp_msg *m, const uint8_t *buf, size_t len, enum fp_origin f
 		return -1;
 	dec_struct(&d, hs, 1, 0);
 	close_val(&d, h);
-	fp_msg_sync_hdr(m);
+	if (d.c.err == FP_OK)
+		hdr_from_bytes(m, buf, from);
+	else
+		fp_msg_sync_hdr(m); /* what there is of the header */
 
 	if (from == FP_FROM_KERNEL) {
 		m->dir = FP_REQUEST;

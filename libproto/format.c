@@ -1,10 +1,8 @@
 /* Text and JSON rendering of decoded messages, driven by the field tables. */
-#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "fuseproto/format.h"
 #include "msgint.h"
@@ -33,6 +31,10 @@ static int grow(struct fp_sbuf *b, size_t n)
 		return 0;
 	if (b->len + n + 1 <= b->cap)
 		return 1;
+	if (b->len + n + 1 < n) {
+		b->oom = 1;
+		return 0;
+	}
 	size_t cap = b->cap ? b->cap : 256;
 	while (cap < b->len + n + 1)
 		cap *= 2;
@@ -46,18 +48,127 @@ static int grow(struct fp_sbuf *b, size_t n)
 	return 1;
 }
 
+/* Where n more bytes (and the NUL after them) go, or NULL once memory ran out. The caller
+ * writes them and calls done(). */
+static inline char *room(struct fp_sbuf *b, size_t n)
+{
+	if (b->len + n + 1 > b->cap || b->oom)
+		return grow(b, n) ? b->s + b->len : NULL;
+	return b->s + b->len;
+}
+
+static inline void done(struct fp_sbuf *b, char *end)
+{
+	*end = 0;
+	b->len = (size_t)(end - b->s);
+}
+
+static inline void put(struct fp_sbuf *b, const char *s, size_t n)
+{
+	char *p = room(b, n);
+	if (!p)
+		return;
+	memcpy(p, s, n);
+	done(b, p + n);
+}
+
 void fp_sbuf_put(struct fp_sbuf *b, const char *s, size_t n)
 {
-	if (!grow(b, n))
-		return;
-	memcpy(b->s + b->len, s, n);
-	b->len += n;
-	b->s[b->len] = 0;
+	put(b, s, n);
 }
 
 static void puts_(struct fp_sbuf *b, const char *s)
 {
-	fp_sbuf_put(b, s, strlen(s));
+	put(b, s, strlen(s));
+}
+
+/* A string literal, its length known at compile time. */
+#define PUTL(b, lit) put((b), (lit), sizeof(lit) - 1)
+
+static inline void putc_(struct fp_sbuf *b, char c)
+{
+	char *p = room(b, 1);
+	if (p)
+		done(b, (*p = c, p + 1));
+}
+
+/* Numbers are written here rather than with printf, which is most of the time of a trace
+ * otherwise: same digits as %u, %d, %x and %o. */
+static const char digit_pairs[] =
+	"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+	"8081828384858687888990919293949596979899";
+static const char hex_digits[] = "0123456789abcdef";
+
+/* The number of decimal digits of v: log10 from log2, then one comparison. */
+static inline unsigned dec_len(uint64_t v)
+{
+	static const uint64_t pow10[20] = {
+		1u, 10u, 100u, 1000u, 10000u, 100000u, 1000000u, 10000000u, 100000000u,
+		1000000000u, 10000000000u, 100000000000u, 1000000000000u, 10000000000000u,
+		100000000000000u, 1000000000000000u, 10000000000000000u, 100000000000000000u,
+		1000000000000000000u, 10000000000000000000u};
+	uint64_t w = v | 1; /* 0 has one digit; no power of ten but 1 is odd */
+	unsigned t = (unsigned)(64 - __builtin_clzll(w)) * 1233 >> 12;
+	return t + 1 - (w < pow10[t]);
+}
+
+/* v in decimal at p, n = dec_len(v) digits; returns the end. */
+static inline char *dec_at(char *p, uint64_t v, unsigned n)
+{
+	char *end = p + n;
+	while (v > UINT32_MAX) { /* then in 32 bits, which divide faster */
+		unsigned k = (unsigned)(v % 100) * 2;
+		v /= 100;
+		*--end = digit_pairs[k + 1];
+		*--end = digit_pairs[k];
+	}
+	uint32_t u = (uint32_t)v;
+	while (u >= 100) {
+		unsigned k = u % 100 * 2;
+		u /= 100;
+		*--end = digit_pairs[k + 1];
+		*--end = digit_pairs[k];
+	}
+	if (u >= 10) {
+		end[-1] = digit_pairs[u * 2 + 1];
+		end[-2] = digit_pairs[u * 2];
+	} else {
+		end[-1] = (char)('0' + u);
+	}
+	return p + n;
+}
+
+static void put_u64(struct fp_sbuf *b, uint64_t v)
+{
+	unsigned n = dec_len(v);
+	char *p = room(b, n);
+	if (p)
+		done(b, dec_at(p, v, n));
+}
+
+static void put_s64(struct fp_sbuf *b, int64_t v)
+{
+	uint64_t u = v < 0 ? (uint64_t)-(v + 1) + 1 : (uint64_t)v;
+	unsigned n = dec_len(u);
+	char *p = room(b, n + 1);
+	if (!p)
+		return;
+	if (v < 0)
+		*p++ = '-';
+	done(b, dec_at(p, u, n));
+}
+
+/* v in base 8 or 16 (shift 3 or 4), at least `min` digits. */
+static void put_base(struct fp_sbuf *b, uint64_t v, unsigned shift, unsigned min)
+{
+	char t[24], *s = t + sizeof(t);
+	uint64_t mask = (UINT64_C(1) << shift) - 1;
+	do {
+		*--s = hex_digits[v & mask];
+		v >>= shift;
+	} while (v || t + sizeof(t) - s < (long)min);
+	put(b, s, (size_t)(t + sizeof(t) - s));
 }
 
 void fp_sbuf_printf(struct fp_sbuf *b, const char *fmt, ...)
@@ -76,26 +187,34 @@ void fp_sbuf_printf(struct fp_sbuf *b, const char *fmt, ...)
 
 void fp_sbuf_quote(struct fp_sbuf *b, const uint8_t *s, size_t n)
 {
-	puts_(b, "\"");
+	/* at most 4 bytes for each (\xNN), and the quotes */
+	char *p = n < SIZE_MAX / 4 - 2 ? room(b, 4 * n + 2) : NULL;
+	if (!p) {
+		b->oom = 1;
+		return;
+	}
+	*p++ = '"';
 	for (size_t i = 0; i < n; i++) {
 		uint8_t c = s[i];
-		char e[5] = {'\\', 0, 0, 0, 0};
-		switch (c) {
-		case '"': e[1] = '"'; break;
-		case '\\': e[1] = '\\'; break;
-		case '\n': e[1] = 'n'; break;
-		case '\t': e[1] = 't'; break;
-		case '\r': e[1] = 'r'; break;
-		default:
-			if (c >= 0x20 && c < 0x7f) {
-				fp_sbuf_put(b, (const char *)&c, 1);
-				continue;
-			}
-			snprintf(e + 1, 4, "x%02x", c);
+		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+			*p++ = (char)c;
+			continue;
 		}
-		puts_(b, e);
+		*p++ = '\\';
+		switch (c) {
+		case '"': *p++ = '"'; break;
+		case '\\': *p++ = '\\'; break;
+		case '\n': *p++ = 'n'; break;
+		case '\t': *p++ = 't'; break;
+		case '\r': *p++ = 'r'; break;
+		default:
+			*p++ = 'x';
+			*p++ = hex_digits[c >> 4];
+			*p++ = hex_digits[c & 15];
+		}
 	}
-	puts_(b, "\"");
+	*p++ = '"';
+	done(b, p);
 }
 
 /* The length of the well-formed UTF-8 sequence at s (RFC 3629: no overlongs, no surrogates,
@@ -131,35 +250,57 @@ static size_t utf8_len(const uint8_t *s, size_t n)
 
 void fp_sbuf_json_quote(struct fp_sbuf *b, const uint8_t *s, size_t n)
 {
-	puts_(b, "\"");
+	/* at most 6 bytes for each (\u00NN), and the quotes */
+	char *p = n < SIZE_MAX / 6 - 2 ? room(b, 6 * n + 2) : NULL;
+	if (!p) {
+		b->oom = 1;
+		return;
+	}
+	*p++ = '"';
 	for (size_t i = 0; i < n;) {
 		uint8_t c = s[i];
 		size_t k;
 		if (c == '"' || c == '\\') {
-			char e[2] = {'\\', (char)c};
-			fp_sbuf_put(b, e, 2);
+			*p++ = '\\';
+			*p++ = (char)c;
 			i++;
 		} else if (c >= 0x20 && c < 0x7f) {
-			fp_sbuf_put(b, (const char *)&s[i], 1);
+			*p++ = (char)c;
 			i++;
 		} else if (c >= 0x80 && (k = utf8_len(s + i, n - i)) != 0) {
-			fp_sbuf_put(b, (const char *)&s[i], k);
+			memcpy(p, s + i, k);
+			p += k;
 			i += k;
 		} else {
-			fp_sbuf_printf(b, "\\u%04x", c);
+			memcpy(p, "\\u00", 4);
+			p[4] = hex_digits[c >> 4];
+			p[5] = hex_digits[c & 15];
+			p += 6;
 			i++;
 		}
 	}
-	puts_(b, "\"");
+	*p++ = '"';
+	done(b, p);
 }
 
 void fp_sbuf_clock(struct fp_sbuf *b, uint64_t ts_ns)
 {
-	time_t s = (time_t)(ts_ns / 1000000000u);
-	struct tm tm;
-	gmtime_r(&s, &tm);
-	fp_sbuf_printf(b, "%02d:%02d:%02d.%06u ", tm.tm_hour, tm.tm_min, tm.tm_sec,
-		       (unsigned)(ts_ns % 1000000000u / 1000u));
+	/* UTC has no leap seconds in epoch time: the time of day is the rest of a day */
+	unsigned day = (unsigned)(ts_ns / 1000000000u % 86400u);
+	unsigned us = (unsigned)(ts_ns % 1000000000u / 1000u);
+	char t[16], *end = t + 15;
+	*end = ' ';
+	for (int k = 0; k < 6; k++, us /= 10)
+		*--end = (char)('0' + us % 10);
+	*--end = '.';
+	unsigned hms[3] = {day / 3600, day / 60 % 60, day % 60};
+	for (int k = 2; k >= 0; k--) {
+		end -= 2;
+		memcpy(end, digit_pairs + hms[k] * 2, 2);
+		if (k)
+			*--end = ':';
+	}
+	put(b, t, sizeof(t));
 }
 
 static int64_t sval(const struct fp_val *v)
@@ -170,24 +311,31 @@ static int64_t sval(const struct fp_val *v)
 void fp_sbuf_flags(struct fp_sbuf *b, const struct fp_sym *sym, uint64_t u)
 {
 	if (u == 0) {
-		puts_(b, "0");
+		putc_(b, '0');
 		return;
 	}
 	int first = 1;
 	for (; sym && sym->name; sym++) {
 		if (sym->v && (u & sym->v) == sym->v) {
-			fp_sbuf_printf(b, "%s%s", first ? "" : "|", sym->name);
+			if (!first)
+				putc_(b, '|');
+			puts_(b, sym->name);
 			u &= ~sym->v;
 			first = 0;
 		}
 	}
-	if (u)
-		fp_sbuf_printf(b, "%s0x%" PRIx64, first ? "" : "|", u);
+	if (u) {
+		if (!first)
+			putc_(b, '|');
+		PUTL(b, "0x");
+		put_base(b, u, 4, 1);
+	}
 }
 
 static void put_mode(struct fp_sbuf *b, uint64_t u)
 {
-	fp_sbuf_printf(b, "0%" PRIo64, u);
+	putc_(b, '0');
+	put_base(b, u, 3, 1);
 }
 
 static void put_int(struct fp_sbuf *b, const struct fp_val *v)
@@ -196,10 +344,12 @@ static void put_int(struct fp_sbuf *b, const struct fp_val *v)
 	int is_signed = f->kind == FP_K_S32 || f->kind == FP_K_S64;
 	switch ((enum fp_disp)f->disp) {
 	case FP_D_HEX:
-		fp_sbuf_printf(b, "0x%" PRIx64, v->u);
+		PUTL(b, "0x");
+		put_base(b, v->u, 4, 1);
 		return;
 	case FP_D_OCT:
-		fp_sbuf_printf(b, "0%" PRIo64, v->u);
+		putc_(b, '0');
+		put_base(b, v->u, 3, 1);
 		return;
 	case FP_D_MODE:
 		put_mode(b, v->u);
@@ -212,30 +362,33 @@ static void put_int(struct fp_sbuf *b, const struct fp_val *v)
 		if (n)
 			puts_(b, n);
 		else
-			fp_sbuf_printf(b, "%" PRIu64, v->u);
+			put_u64(b, v->u);
 		return;
 	}
 	case FP_D_OFLAGS: {
 		static const char *const acc[] = {"O_RDONLY", "O_WRONLY", "O_RDWR", "O_ACCMODE"};
 		puts_(b, acc[v->u & 3]);
 		if (v->u & ~UINT64_C(3)) {
-			puts_(b, "|");
+			putc_(b, '|');
 			fp_sbuf_flags(b, fp_sym_oflags, v->u & ~UINT64_C(3));
 		}
 		return;
 	}
 	case FP_D_ERRNO: {
-		fp_sbuf_printf(b, "%" PRId64, sval(v));
+		put_s64(b, sval(v));
 		const char *n = v->u ? fp_errno_name(sval(v)) : NULL;
-		if (n)
-			fp_sbuf_printf(b, "(%s)", n);
+		if (n) {
+			putc_(b, '(');
+			puts_(b, n);
+			putc_(b, ')');
+		}
 		return;
 	}
 	default:
 		if (is_signed)
-			fp_sbuf_printf(b, "%" PRId64, sval(v));
+			put_s64(b, sval(v));
 		else
-			fp_sbuf_printf(b, "%" PRIu64, v->u);
+			put_u64(b, v->u);
 	}
 }
 
@@ -250,7 +403,7 @@ static int all_zero(const struct fp_val *v)
 }
 
 /* Whether value v is shown. */
-static int shown(const struct fp_val *v, unsigned flags, int json)
+static inline int shown(const struct fp_val *v, unsigned flags, int json)
 {
 	if (flags & FP_FMT_VERBOSE)
 		return 1;
@@ -265,19 +418,20 @@ static int shown(const struct fp_val *v, unsigned flags, int json)
 
 static void put_strlist(struct fp_sbuf *b, const struct fp_val *v, int json)
 {
-	puts_(b, "[");
+	putc_(b, '[');
 	uint32_t i = 0, k = 0;
 	while (i < v->len) {
 		const uint8_t *z = memchr(v->p + i, 0, v->len - i);
 		uint32_t n = z ? (uint32_t)(z - (v->p + i)) : v->len - i;
-		puts_(b, k++ ? (json ? "," : " ") : "");
+		if (k++)
+			putc_(b, json ? ',' : ' ');
 		if (json)
 			fp_sbuf_json_quote(b, v->p + i, n);
 		else
 			fp_sbuf_quote(b, v->p + i, n);
 		i += n + 1;
 	}
-	puts_(b, "]");
+	putc_(b, ']');
 }
 
 static uint32_t text_tree(struct fp_sbuf *b, const struct fp_msg *m, uint32_t i, unsigned flags);
@@ -296,11 +450,14 @@ static void text_children(struct fp_sbuf *b, const struct fp_msg *m, uint32_t i,
 			continue;
 		}
 		if (n++)
-			puts_(b, " ");
+			putc_(b, ' ');
 		text_tree(b, m, j, flags);
 	}
-	if (skipped)
-		fp_sbuf_printf(b, " ...%u more", skipped);
+	if (skipped) {
+		PUTL(b, " ...");
+		put_u64(b, skipped);
+		PUTL(b, " more");
+	}
 }
 
 void fp_format_value(struct fp_sbuf *b, const struct fp_msg *m, long idx, unsigned flags)
@@ -308,15 +465,15 @@ void fp_format_value(struct fp_sbuf *b, const struct fp_msg *m, long idx, unsign
 	const struct fp_val *v = &m->v[idx];
 	const struct fp_field *f = v->f;
 	if (v->vflags & FP_V_ELEM || f->kind == FP_K_STRUCT) {
-		puts_(b, "{");
+		putc_(b, '{');
 		text_children(b, m, (uint32_t)idx, flags);
-		puts_(b, "}");
+		putc_(b, '}');
 		return;
 	}
 	if (f->kind == FP_K_ARRAY || f->kind == FP_K_EXT) {
-		puts_(b, "[");
+		putc_(b, '[');
 		text_children(b, m, (uint32_t)idx, flags);
-		puts_(b, "]");
+		putc_(b, ']');
 		return;
 	}
 	if (fp_kind_is_int(f->kind)) {
@@ -330,22 +487,26 @@ void fp_format_value(struct fp_sbuf *b, const struct fp_msg *m, long idx, unsign
 		put_strlist(b, v, 0);
 	} else {
 		uint32_t show = flags & FP_FMT_VERBOSE ? FP_SHOW_DATA_V : FP_SHOW_DATA;
-		fp_sbuf_printf(b, "<%u bytes", n);
+		putc_(b, '<');
+		put_u64(b, n);
+		PUTL(b, " bytes");
 		if (n) {
-			puts_(b, " ");
+			putc_(b, ' ');
 			fp_sbuf_quote(b, v->p, n < show ? n : show);
 			if (n > show)
-				puts_(b, "...");
+				PUTL(b, "...");
 		}
-		puts_(b, ">");
+		putc_(b, '>');
 	}
 }
 
 /* "name=value" for value i (elements have no name); returns the index after its subtree. */
 static uint32_t text_tree(struct fp_sbuf *b, const struct fp_msg *m, uint32_t i, unsigned flags)
 {
-	if (!(m->v[i].vflags & FP_V_ELEM))
-		fp_sbuf_printf(b, "%s=", m->v[i].f->name);
+	if (!(m->v[i].vflags & FP_V_ELEM)) {
+		puts_(b, m->v[i].f->name);
+		putc_(b, '=');
+	}
 	fp_format_value(b, m, i, flags);
 	return i + m->v[i].nsub + 1;
 }
@@ -354,25 +515,35 @@ static void text_body(struct fp_sbuf *b, const struct fp_msg *m, unsigned flags,
 {
 	if (m->body == UINT32_MAX || m->v[m->body].nsub == 0)
 		return;
-	struct fp_sbuf t = {0};
-	text_children(&t, m, m->body, flags);
-	if (t.len)
-		fp_sbuf_printf(b, braces ? " {%s}" : " %s", t.s);
-	if (t.oom)
-		b->oom = 1;
-	fp_sbuf_free(&t);
+	/* written in place, and taken back when no field was shown */
+	size_t start = b->len;
+	if (braces)
+		PUTL(b, " {");
+	else
+		putc_(b, ' ');
+	size_t first = b->len;
+	text_children(b, m, m->body, flags);
+	if (b->oom)
+		return;
+	if (b->len == first)
+		done(b, b->s + start);
+	else if (braces)
+		putc_(b, '}');
 }
 
 static void put_opname(struct fp_sbuf *b, const struct fp_msg *m)
 {
-	if (m->op)
+	if (m->op) {
 		puts_(b, m->op->name);
-	else if (m->dir == FP_REQUEST)
-		fp_sbuf_printf(b, "OPCODE_%u", m->h.opcode);
-	else if (m->dir == FP_NOTIFY)
-		fp_sbuf_printf(b, "NOTIFY_%d", m->h.error);
-	else
-		puts_(b, "?");
+	} else if (m->dir == FP_REQUEST) {
+		PUTL(b, "OPCODE_");
+		put_u64(b, m->h.opcode);
+	} else if (m->dir == FP_NOTIFY) {
+		PUTL(b, "NOTIFY_");
+		put_s64(b, m->h.error);
+	} else {
+		putc_(b, '?');
+	}
 }
 
 static void put_status(struct fp_sbuf *b, const struct fp_msg *m)
@@ -385,29 +556,38 @@ static void put_status(struct fp_sbuf *b, const struct fp_msg *m)
 /* Bytes as lowercase hex digits, no separators. */
 static void put_hex(struct fp_sbuf *b, const uint8_t *p, size_t n)
 {
-	static const char digits[] = "0123456789abcdef";
-	char chunk[128];
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++) {
-		chunk[k++] = digits[p[i] >> 4];
-		chunk[k++] = digits[p[i] & 15];
-		if (k == sizeof(chunk) || i + 1 == n) {
-			fp_sbuf_put(b, chunk, k);
-			k = 0;
-		}
+	char *o = n < SIZE_MAX / 2 ? room(b, 2 * n) : NULL;
+	if (!o) {
+		b->oom = 1;
+		return;
 	}
+	for (size_t i = 0; i < n; i++) {
+		*o++ = hex_digits[p[i] >> 4];
+		*o++ = hex_digits[p[i] & 15];
+	}
+	done(b, o);
 }
 
 /* Text: the bytes as tcpdump -x shows them, 16 per line in groups of two, each line
  * "\n\t0xOOOO:  ", offsets in hex. */
 static void text_hex(struct fp_sbuf *b, const struct fp_msg *m)
 {
-	for (uint32_t off = 0; off < m->buflen; off++) {
-		if (off % 16 == 0)
-			fp_sbuf_printf(b, "\n\t0x%04x: ", off);
-		if (off % 2 == 0)
-			puts_(b, " ");
-		put_hex(b, m->buf + off, 1);
+	for (uint32_t off = 0; off < m->buflen; off += 16) {
+		PUTL(b, "\n\t0x");
+		put_base(b, off, 4, 4);
+		PUTL(b, ": ");
+		uint32_t n = m->buflen - off < 16 ? m->buflen - off : 16;
+		/* "  xxxx xxxx ...": a space before each pair of bytes */
+		char *o = room(b, 2 * n + (n + 1) / 2);
+		if (!o)
+			return;
+		for (uint32_t k = 0; k < n; k++) {
+			if (k % 2 == 0)
+				*o++ = ' ';
+			*o++ = hex_digits[m->buf[off + k] >> 4];
+			*o++ = hex_digits[m->buf[off + k] & 15];
+		}
+		done(b, o);
 	}
 }
 
@@ -417,32 +597,50 @@ void fp_format_text(struct fp_sbuf *b, const struct fp_msg *m, unsigned flags)
 		fp_sbuf_clock(b, m->ts_ns);
 	if (m->dir == FP_REQUEST) {
 		put_opname(b, m);
-		fp_sbuf_printf(b, " #%" PRIu64, m->h.unique);
-		if (m->h.nodeid)
-			fp_sbuf_printf(b, " nodeid=%" PRIu64, m->h.nodeid);
+		PUTL(b, " #");
+		put_u64(b, m->h.unique);
+		if (m->h.nodeid) {
+			PUTL(b, " nodeid=");
+			put_u64(b, m->h.nodeid);
+		}
 		if (m->path_known) {
-			puts_(b, " ");
+			putc_(b, ' ');
 			fp_sbuf_quote(b, (const uint8_t *)m->path, strlen(m->path));
 		}
-		if (flags & FP_FMT_VERBOSE)
-			fp_sbuf_printf(b, " uid=%u gid=%u pid=%u total_extlen=%u", m->h.uid, m->h.gid,
-				       m->h.pid, m->h.total_extlen);
+		if (flags & FP_FMT_VERBOSE) {
+			PUTL(b, " uid=");
+			put_u64(b, m->h.uid);
+			PUTL(b, " gid=");
+			put_u64(b, m->h.gid);
+			PUTL(b, " pid=");
+			put_u64(b, m->h.pid);
+			PUTL(b, " total_extlen=");
+			put_u64(b, m->h.total_extlen);
+		}
 		text_body(b, m, flags, 0);
 	} else if (m->dir == FP_NOTIFY) {
 		put_opname(b, m);
 		text_body(b, m, flags, 0);
 	} else {
-		fp_sbuf_printf(b, "#%" PRIu64 " ", m->h.unique);
+		putc_(b, '#');
+		put_u64(b, m->h.unique);
+		putc_(b, ' ');
 		put_opname(b, m);
-		fp_sbuf_printf(b, " = %d", m->h.error);
+		PUTL(b, " = ");
+		put_s64(b, m->h.error);
 		if (m->h.error) {
 			const char *n = fp_errno_name(m->h.error);
-			if (n)
-				fp_sbuf_printf(b, " %s", n);
+			if (n) {
+				putc_(b, ' ');
+				puts_(b, n);
+			}
 		}
 		text_body(b, m, flags, 1);
-		if (m->latency_ns >= 0)
-			fp_sbuf_printf(b, " %" PRId64 "us", m->latency_ns / 1000);
+		if (m->latency_ns >= 0) {
+			putc_(b, ' ');
+			put_s64(b, m->latency_ns / 1000);
+			PUTL(b, "us");
+		}
 	}
 	put_status(b, m);
 	if (flags & FP_FMT_HEX)
@@ -450,6 +648,12 @@ void fp_format_text(struct fp_sbuf *b, const struct fp_msg *m, unsigned flags)
 }
 
 static void json_tree(struct fp_sbuf *b, const struct fp_msg *m, uint32_t i, unsigned flags);
+
+/* Field names: the same literal often, and most differ in their first letter. */
+static inline int same_name(const char *a, const char *b)
+{
+	return a == b || (a[0] == b[0] && strcmp(a, b) == 0);
+}
 
 /* Members of container i. Consecutive fields of one name (a uapi array such as
  * unused[11] or spare[6]) become one JSON array, shown when any of them is, so that no key
@@ -463,25 +667,28 @@ static void json_children(struct fp_sbuf *b, const struct fp_msg *m, uint32_t i,
 		const char *name = m->v[j].f->name;
 		uint32_t run_end = j + m->v[j].nsub + 1, count = 1;
 		int show = shown(&m->v[j], flags, 1);
-		while (keyed && run_end <= end && strcmp(m->v[run_end].f->name, name) == 0) {
+		while (keyed && run_end <= end && same_name(m->v[run_end].f->name, name)) {
 			show |= shown(&m->v[run_end], flags, 1);
 			run_end += m->v[run_end].nsub + 1;
 			count++;
 		}
 		if (show) {
 			if (n++)
-				puts_(b, ",");
-			if (keyed)
-				fp_sbuf_printf(b, "\"%s\":", name);
+				putc_(b, ',');
+			if (keyed) {
+				putc_(b, '"');
+				puts_(b, name);
+				PUTL(b, "\":");
+			}
 			if (count > 1)
-				puts_(b, "[");
+				putc_(b, '[');
 			for (uint32_t k = j; k < run_end; k += m->v[k].nsub + 1) {
 				if (k != j)
-					puts_(b, ",");
+					putc_(b, ',');
 				json_tree(b, m, k, flags);
 			}
 			if (count > 1)
-				puts_(b, "]");
+				putc_(b, ']');
 		}
 		j = run_end;
 	}
@@ -492,18 +699,18 @@ static void json_tree(struct fp_sbuf *b, const struct fp_msg *m, uint32_t i, uns
 	const struct fp_val *v = &m->v[i];
 	const struct fp_field *f = v->f;
 	if ((v->vflags & FP_V_ELEM) || f->kind == FP_K_STRUCT) {
-		puts_(b, "{");
+		putc_(b, '{');
 		json_children(b, m, i, flags, 1);
-		puts_(b, "}");
+		putc_(b, '}');
 	} else if (f->kind == FP_K_ARRAY || f->kind == FP_K_EXT) {
-		puts_(b, "[");
+		putc_(b, '[');
 		json_children(b, m, i, flags, 0);
-		puts_(b, "]");
+		putc_(b, ']');
 	} else if (fp_kind_is_int(f->kind)) {
 		if (f->kind == FP_K_S32 || f->kind == FP_K_S64)
-			fp_sbuf_printf(b, "%" PRId64, sval(v));
+			put_s64(b, sval(v));
 		else
-			fp_sbuf_printf(b, "%" PRIu64, v->u);
+			put_u64(b, v->u);
 	} else {
 		uint32_t n = f->kind == FP_K_STR ? v->len - 1 : v->len;
 		if (f->kind == FP_K_STR || f->disp == FP_D_STR) {
@@ -512,53 +719,96 @@ static void json_tree(struct fp_sbuf *b, const struct fp_msg *m, uint32_t i, uns
 			put_strlist(b, v, 1);
 		} else {
 			uint32_t show = flags & FP_FMT_VERBOSE ? n : (n < FP_SHOW_DATA_V ? n : FP_SHOW_DATA_V);
-			fp_sbuf_printf(b, "{\"len\":%u,\"hex\":\"", n);
+			PUTL(b, "{\"len\":");
+			put_u64(b, n);
+			PUTL(b, ",\"hex\":\"");
 			put_hex(b, v->p, show);
-			puts_(b, "\"}");
+			PUTL(b, "\"}");
 		}
 	}
 }
 
+/* The fraction of a second of ts_ns, as its 9 digits after a '.'. */
+static void put_ts(struct fp_sbuf *b, uint64_t ts_ns)
+{
+	put_u64(b, ts_ns / 1000000000u);
+	char t[10];
+	uint32_t ns = (uint32_t)(ts_ns % 1000000000u);
+	for (int k = 9; k > 0; k--, ns /= 10)
+		t[k] = (char)('0' + ns % 10);
+	t[0] = '.';
+	put(b, t, sizeof(t));
+}
+
 void fp_format_json(struct fp_sbuf *b, const struct fp_msg *m, unsigned flags)
 {
-	static const char *const dirs[] = {"request", "reply", "notify"};
-	fp_sbuf_printf(b, "{\"ts\":%" PRIu64 ".%09" PRIu64 ",\"dir\":\"%s\",\"unique\":%" PRIu64,
-		       m->ts_ns / 1000000000u, m->ts_ns % 1000000000u, dirs[m->dir], m->h.unique);
-	puts_(b, ",\"op\":");
-	if (m->op || m->dir != FP_REPLY) {
+	static const char *const dirs[] = {",\"dir\":\"request\",\"unique\":",
+					   ",\"dir\":\"reply\",\"unique\":",
+					   ",\"dir\":\"notify\",\"unique\":"};
+	PUTL(b, "{\"ts\":");
+	put_ts(b, m->ts_ns);
+	puts_(b, dirs[m->dir]);
+	put_u64(b, m->h.unique);
+	PUTL(b, ",\"op\":");
+	if (m->op) {
+		fp_sbuf_json_quote(b, (const uint8_t *)m->op->name, strlen(m->op->name));
+	} else if (m->dir != FP_REPLY) {
 		struct fp_sbuf t = {0};
 		put_opname(&t, m);
 		fp_sbuf_json_quote(b, (const uint8_t *)(t.s ? t.s : ""), t.len);
 		fp_sbuf_free(&t);
 	} else {
-		puts_(b, "null");
+		PUTL(b, "null");
 	}
-	fp_sbuf_printf(b, ",\"len\":%u", m->h.len);
+	PUTL(b, ",\"len\":");
+	put_u64(b, m->h.len);
 	if (m->dir == FP_REQUEST) {
-		fp_sbuf_printf(b, ",\"opcode\":%u,\"nodeid\":%" PRIu64 ",\"uid\":%u,\"gid\":%u,\"pid\":%u",
-			       m->h.opcode, m->h.nodeid, m->h.uid, m->h.gid, m->h.pid);
-		if (m->h.total_extlen)
-			fp_sbuf_printf(b, ",\"total_extlen\":%u", m->h.total_extlen);
+		PUTL(b, ",\"opcode\":");
+		put_u64(b, m->h.opcode);
+		PUTL(b, ",\"nodeid\":");
+		put_u64(b, m->h.nodeid);
+		PUTL(b, ",\"uid\":");
+		put_u64(b, m->h.uid);
+		PUTL(b, ",\"gid\":");
+		put_u64(b, m->h.gid);
+		PUTL(b, ",\"pid\":");
+		put_u64(b, m->h.pid);
+		if (m->h.total_extlen) {
+			PUTL(b, ",\"total_extlen\":");
+			put_u64(b, m->h.total_extlen);
+		}
 	} else if (m->dir == FP_NOTIFY) {
-		fp_sbuf_printf(b, ",\"code\":%d", m->h.error);
+		PUTL(b, ",\"code\":");
+		put_s64(b, m->h.error);
 	} else {
-		fp_sbuf_printf(b, ",\"error\":%d", m->h.error);
+		PUTL(b, ",\"error\":");
+		put_s64(b, m->h.error);
 		const char *n = m->h.error ? fp_errno_name(m->h.error) : NULL;
-		if (n)
-			fp_sbuf_printf(b, ",\"errno\":\"%s\"", n);
-		if (m->latency_ns >= 0)
-			fp_sbuf_printf(b, ",\"latency_us\":%" PRId64, m->latency_ns / 1000);
+		if (n) {
+			PUTL(b, ",\"errno\":\"");
+			puts_(b, n);
+			putc_(b, '"');
+		}
+		if (m->latency_ns >= 0) {
+			PUTL(b, ",\"latency_us\":");
+			put_s64(b, m->latency_ns / 1000);
+		}
 	}
-	if (m->linked)
-		fp_sbuf_printf(b, ",\"link\":%" PRIu64, m->link);
+	if (m->linked) {
+		PUTL(b, ",\"link\":");
+		put_u64(b, m->link);
+	}
 	if (m->path_known) {
-		puts_(b, ",\"path\":");
+		PUTL(b, ",\"path\":");
 		fp_sbuf_json_quote(b, (const uint8_t *)m->path, strlen(m->path));
 	}
 	if (m->body != UINT32_MAX) {
-		fp_sbuf_printf(b, ",\"%s\":{", m->dir == FP_REPLY ? "result" : "args");
+		if (m->dir == FP_REPLY)
+			PUTL(b, ",\"result\":{");
+		else
+			PUTL(b, ",\"args\":{");
 		json_children(b, m, m->body, flags, 1);
-		puts_(b, "}");
+		putc_(b, '}');
 	}
 	if (m->status != FP_OK) {
 		fp_sbuf_printf(b, ",\"status\":\"%s\",\"offset\":%u,\"reason\":",
@@ -566,9 +816,9 @@ void fp_format_json(struct fp_sbuf *b, const struct fp_msg *m, unsigned flags)
 		fp_sbuf_json_quote(b, (const uint8_t *)m->reason, strlen(m->reason));
 	}
 	if (flags & FP_FMT_HEX) {
-		puts_(b, ",\"raw\":\"");
+		PUTL(b, ",\"raw\":\"");
 		put_hex(b, m->buf, m->buflen);
-		puts_(b, "\"");
+		putc_(b, '"');
 	}
-	puts_(b, "}");
+	putc_(b, '}');
 }

@@ -138,8 +138,12 @@ long fp_msg_find(const struct fp_msg *m, const char *path)
 		}
 		if (cur < 0)
 			return -1;
-		char *endp;
-		unsigned long k = strtoul(tok, &endp, 10);
+		/* a field name (a letter or '_' first) is never read as an index */
+		char *endp = tok;
+		unsigned long k = 0;
+		char c = (char)(tok[0] | 0x20);
+		if (!(c >= 'a' && c <= 'z') && tok[0] != '_')
+			k = strtoul(tok, &endp, 10);
 		if (*endp == 0 && m->v[cur].f->kind != FP_K_STRUCT && m->v[cur].nsub)
 			cur = fp_msg_child(m, cur, (unsigned)k);
 		else

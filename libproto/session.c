@@ -30,7 +30,9 @@ struct pend {
 	uint64_t ts;
 	uint64_t nodeid;
 	uint64_t newdir;
-	char *name, *name2;     /* the request's name(s): LOOKUP name, RENAME old and new */
+	char *name, *name2;     /* the request's name(s): LOOKUP name, RENAME old and new,
+				 * in the same allocation, after the struct */
+	size_t size;            /* of that allocation */
 };
 
 /* One name of a node: (parent, name). A node has several when it has hard links. */
@@ -39,7 +41,8 @@ struct link {
 	struct node *node;
 	struct link *next;      /* the node's other names */
 	uint64_t parent;
-	char *name;
+	size_t namelen;
+	char name[];            /* NUL-terminated */
 };
 
 struct node {
@@ -55,11 +58,24 @@ struct fp_session {
 	struct hmap pending, retrieves, nodes, names;
 	struct pend *oldest, *newest;
 	size_t mem;
+	int negotiated;         /* conn comes from INIT (or fp_session_set_conn) */
+	int midsession;         /* started after INIT (fp_session_set_conn) */
+	uint64_t first_unique;  /* then: the first request seen; replies to older ones answer
+				 * requests from before the start, not nothing */
 };
 
 static void *xalloc(struct fp_session *s, size_t n)
 {
 	void *p = calloc(1, n);
+	if (p)
+		s->mem += n;
+	return p;
+}
+
+/* The same, not zeroed: for what is filled in at once (a request, on every request). */
+static void *xmalloc(struct fp_session *s, size_t n)
+{
+	void *p = malloc(n);
 	if (p)
 		s->mem += n;
 	return p;
@@ -71,20 +87,6 @@ static void xfree(struct fp_session *s, void *p, size_t n)
 		s->mem -= n;
 		free(p);
 	}
-}
-
-static char *xstrdup(struct fp_session *s, const uint8_t *p, size_t n)
-{
-	char *d = xalloc(s, n + 1);
-	if (d)
-		memcpy(d, p, n);
-	return d;
-}
-
-static void xstrfree(struct fp_session *s, char *p)
-{
-	if (p)
-		xfree(s, p, strlen(p) + 1);
 }
 
 static uint64_t mix(uint64_t k)
@@ -148,11 +150,9 @@ static void hm_del(struct fp_session *s, struct hmap *m, struct hent *e)
 	m->n--;
 	if (m->fixed)
 		return;
-	if (m->n == 0) { /* an empty map holds no memory */
-		xfree(s, m->b, m->nb * sizeof(*m->b));
-		m->b = NULL;
-		m->nb = 0;
-	} else if (m->nb > 16 && m->n < m->nb / 8) {
+	/* an empty map keeps its smallest bucket array, counted in the session's memory: the
+	 * map of pending requests empties with nearly every reply */
+	if (m->nb > 16 && m->n < m->nb / 8) {
 		/* a failed shrink leaves the map as it was */
 		hm_resize(s, m, m->nb / 4 > 16 ? m->nb / 4 : 16);
 	}
@@ -212,8 +212,7 @@ static void link_drop(struct fp_session *s, struct link *k)
 	if (*pp)
 		*pp = k->next;
 	hm_del(s, &s->names, &k->byname);
-	xstrfree(s, k->name);
-	xfree(s, k, sizeof(*k));
+	xfree(s, k, sizeof(*k) + k->namelen + 1);
 }
 
 /* (parent, name) now names node n, as its first name (the one paths show); whatever it
@@ -225,18 +224,16 @@ static void node_name(struct fp_session *s, struct node *n, uint64_t parent, con
 		return;
 	if (k)
 		link_drop(s, k);
-	if (!(k = xalloc(s, sizeof(*k))))
+	size_t len = strlen(name);
+	if (!(k = xmalloc(s, sizeof(*k) + len + 1)))
 		return;
-	if (!(k->name = xstrdup(s, (const uint8_t *)name, strlen(name)))) {
-		xfree(s, k, sizeof(*k));
-		return;
-	}
+	memcpy(k->name, name, len + 1);
+	k->namelen = len;
 	k->node = n;
 	k->parent = parent;
 	k->byname.key = name_key(parent, name);
 	if (hm_add(s, &s->names, &k->byname) < 0) {
-		xstrfree(s, k->name);
-		xfree(s, k, sizeof(*k));
+		xfree(s, k, sizeof(*k) + len + 1);
 		return;
 	}
 	k->next = n->links;
@@ -300,7 +297,7 @@ const char *fp_session_path(const struct fp_session *s, uint64_t nodeid, char *b
 		if (!n || !n->links || depth > 4096)
 			return NULL;
 		const struct link *k = n->links;
-		size_t l = strlen(k->name);
+		size_t l = k->namelen;
 		if (l + 1 > pos)
 			return NULL;
 		pos -= l;
@@ -327,20 +324,31 @@ static void pend_free(struct fp_session *s, struct pend *p)
 		p->newer->older = p->older;
 	else
 		s->newest = p->older;
-	xstrfree(s, p->name);
-	xstrfree(s, p->name2);
-	xfree(s, p, sizeof(*p));
+	xfree(s, p, p->size);
 }
 
-/* A STR or BYTES value of the body by name, as a C string copy (NULL if absent). */
-static char *body_str(struct fp_session *s, const struct fp_msg *m, const char *name)
+/* A STR or BYTES value of the body by name that can be a C string: its bytes, with their
+ * number in *n; NULL if absent or holding a NUL. */
+static const uint8_t *body_name(const struct fp_msg *m, const char *name, size_t *n)
 {
 	long i = fp_msg_find(m, name);
 	if (i < 0 || !m->v[i].p)
 		return NULL;
 	const struct fp_val *v = &m->v[i];
-	uint32_t n = v->f->kind == FP_K_STR ? v->len - 1 : v->len;
-	return memchr(v->p, 0, n) ? NULL : xstrdup(s, v->p, n);
+	*n = v->f->kind == FP_K_STR ? v->len - 1 : v->len;
+	return memchr(v->p, 0, *n) ? NULL : v->p;
+}
+
+/* A copy of name[0, n) as a C string at `at`; returns it, or NULL for no name. */
+static char *put_name(char **at, const uint8_t *name, size_t n)
+{
+	if (!name)
+		return NULL;
+	char *d = *at;
+	memcpy(d, name, n);
+	d[n] = 0;
+	*at += n + 1;
+	return d;
 }
 
 static uint64_t body_u64(const struct fp_msg *m, const char *name)
@@ -362,34 +370,39 @@ static void track_request(struct fp_session *s, const struct fp_msg *m, uint64_t
 	if ((m->h.unique & FP_UNIQUE_RESEND) &&
 	    (old = (struct pend *)hm_find(&s->pending, m->h.unique & ~FP_UNIQUE_RESEND, NULL, NULL)))
 		pend_free(s, old);
-	struct pend *p = xalloc(s, sizeof(*p));
-	if (!p)
-		return;
-	p->h.key = m->h.unique;
-	p->opcode = op->code;
-	p->ts = ts;
-	p->nodeid = m->h.nodeid;
-	if (op->arg)
-		p->arg = body_u64(m, op->arg);
+	/* the names it carries, kept with it in one allocation */
+	const uint8_t *n1 = NULL, *n2 = NULL;
+	size_t l1 = 0, l2 = 0;
 	switch (op->code) {
 	case FP_LINK:
-		p->name = body_str(s, m, "newname");
+		n1 = body_name(m, "newname", &l1);
 		break;
 	case FP_RENAME:
 	case FP_RENAME2:
-		p->name = body_str(s, m, "oldname");
-		p->name2 = body_str(s, m, "newname");
-		p->newdir = body_u64(m, "newdir");
-		p->arg = op->code == FP_RENAME2 ? body_u64(m, "flags") : 0;
+		n1 = body_name(m, "oldname", &l1);
+		n2 = body_name(m, "newname", &l2);
 		break;
 	default:
 		if ((op->flags & FP_OP_ENTRY) || op->code == FP_UNLINK || op->code == FP_RMDIR)
-			p->name = body_str(s, m, "name");
+			n1 = body_name(m, "name", &l1);
+	}
+	size_t size = sizeof(struct pend) + (n1 ? l1 + 1 : 0) + (n2 ? l2 + 1 : 0);
+	struct pend *p = xmalloc(s, size);
+	if (!p)
+		return;
+	*p = (struct pend){.h.key = m->h.unique, .opcode = op->code, .ts = ts,
+			   .nodeid = m->h.nodeid, .size = size};
+	char *at = (char *)(p + 1);
+	p->name = put_name(&at, n1, l1);
+	p->name2 = put_name(&at, n2, l2);
+	if (op->arg)
+		p->arg = body_u64(m, op->arg);
+	if (op->code == FP_RENAME || op->code == FP_RENAME2) {
+		p->newdir = body_u64(m, "newdir");
+		p->arg = op->code == FP_RENAME2 ? body_u64(m, "flags") : 0;
 	}
 	if (hm_add(s, &s->pending, &p->h) < 0) {
-		xstrfree(s, p->name);
-		xstrfree(s, p->name2);
-		xfree(s, p, sizeof(*p));
+		xfree(s, p, size);
 		return;
 	}
 	p->older = s->newest;
@@ -465,6 +478,7 @@ static void reply_effects(struct fp_session *s, struct fp_msg *m, const struct p
 		s->conn.major = (uint32_t)body_u64(m, "major");
 		s->conn.minor = minor < s->kernel_minor ? minor : s->kernel_minor;
 		s->conn.flags = f & s->kernel_flags;
+		s->negotiated = 1;
 		break;
 	}
 	case FP_READDIRPLUS: {
@@ -533,6 +547,8 @@ int fp_session_feed(struct fp_session *s, struct fp_msg *m, enum fp_origin from,
 		 * pair it whenever its header is whole */
 		if (m->buflen >= fp_in_header_s.size && m->h.len >= fp_in_header_s.size)
 			track_request(s, m, ts_ns);
+		if (s->midsession && !s->first_unique && m->h.unique)
+			s->first_unique = m->h.unique;
 		return r;
 	}
 	/* from the daemon: the unique in the header says which request this answers */
@@ -572,7 +588,9 @@ int fp_session_feed(struct fp_session *s, struct fp_msg *m, enum fp_origin from,
 		return (int)m->status;
 	}
 	if (!p) {
-		if (m->status == FP_OK) {
+		/* kernel uniques grow: an older one was sent before the session was joined */
+		int before = s->midsession && (!s->first_unique || unique < s->first_unique);
+		if (m->status == FP_OK && !before) {
 			m->status = FP_INVALID;
 			m->bad_off = 8;
 			snprintf(m->reason, sizeof(m->reason), "reply to unique %llu, which is not in flight",
@@ -626,6 +644,13 @@ void fp_session_free(struct fp_session *s)
 void fp_session_set_conn(struct fp_session *s, const struct fp_conn *c)
 {
 	s->conn = *c;
+	s->midsession = 1;
+	s->negotiated = 1;
+}
+
+const struct fp_conn *fp_session_negotiated(const struct fp_session *s)
+{
+	return s->negotiated ? &s->conn : NULL;
 }
 
 const struct fp_conn *fp_session_conn(const struct fp_session *s)

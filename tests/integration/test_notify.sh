@@ -58,8 +58,9 @@ until_ok 5 grep -q '^NOTIFY_INVAL_INODE ino=2 off=0 len=0$' "$TRACE" ||
 sleep 0.2
 c2=$(t cat "$MNT/current_time") || fail "inode: cat failed"
 [ "$c1" != "$c2" ] || fail "inode: the content did not change after NOTIFY_INVAL_INODE ('$c1')"
-# the new content came from a READ after the notification
-awk '/^NOTIFY_INVAL_INODE ino=2 / { n = 1 } n && /^READ #[0-9]+ nodeid=2 / { found = 1 } END { exit !found }' \
+# the new content came from a READ after the notification (the trace's line may lag the
+# reply a little: its writer runs when the proxy is idle)
+until_ok 5 awk '/^NOTIFY_INVAL_INODE ino=2 / { n = 1 } n && /^READ #[0-9]+ nodeid=2 / { found = 1 } END { exit !found }' \
 	"$TRACE" || fail "inode: no READ of nodeid 2 after the notification"
 kill -INT "$FD_PID"
 wait_fusedump 20
@@ -149,8 +150,11 @@ for u, want in sorted(retrieves.items()):
 for u in replies:
     check(u in retrieves, "NOTIFY_REPLY #%d answers no NOTIFY_RETRIEVE" % u)
 check(not any(m.get("status") in ("truncated", "invalid") for m in lines), "undecodable messages")
+# once fusedump unmounts (the SIGTERM), a notification racing the unmount may be refused
+ending = next((i for i, m in enumerate(lines) if m["dir"] == "event" and "unmounting" in m["msg"]),
+              len(lines))
 check(not any(m["dir"] == "event" and ("refused" in m["msg"] or "not delivered" in m["msg"])
-              for m in lines), "messages refused or not delivered")
+              for m in lines[:ending]), "messages refused or not delivered before the unmount")
 for b in bad:
     print("store:", b, file=sys.stderr)
 print("store: %d NOTIFY_STORE, %d NOTIFY_RETRIEVE, %d NOTIFY_REPLY" %

@@ -59,6 +59,8 @@ enum fp_cap_type {
 #define FP_CAP_F_SNAPPED  0x04u /* payload cut (-s): msglen says how long the message was */
 #define FP_CAP_F_MORE     0x08u /* more fragments of this message follow */
 #define FP_CAP_F_DROPPED  0x10u /* not forwarded (a script dropped it) */
+#define FP_CAP_F_SCRIPT   0x20u /* with MODIFIED: a script changed it (the trace shows the
+				 * copy; fusedump's own INIT and OPEN edits it only reports) */
 
 /*
  * An event record's bytes: u64 unique (the request it concerns, 0: none), the event's name

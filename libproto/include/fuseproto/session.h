@@ -39,9 +39,14 @@ int fp_session_feed(struct fp_session *s, struct fp_msg *m, enum fp_origin from,
  * the way is unknown or buf is too small. */
 const char *fp_session_path(const struct fp_session *s, uint64_t nodeid, char *buf, size_t n);
 
-/* Take `c` as negotiated, for a session whose INIT was not seen (a capture that starts
- * mid-session but recorded the version); a later INIT still replaces it. */
+/* Take `c` as negotiated, for a session joined after its INIT (a capture that starts
+ * mid-session); a later INIT still replaces it. Replies to requests older than the first
+ * one seen are then shown unpaired, not invalid. */
 void fp_session_set_conn(struct fp_session *s, const struct fp_conn *c);
+
+/* The connection INIT negotiated, or NULL before (fp_session_conn() then assumes the
+ * newest). */
+const struct fp_conn *fp_session_negotiated(const struct fp_session *s);
 
 /* The negotiated connection (FP_CONN_NEWEST before INIT). */
 const struct fp_conn *fp_session_conn(const struct fp_session *s);
