@@ -1018,7 +1018,9 @@ void fd_lua_run_timers(struct fd_lua *L, uint64_t now)
 
 /* ------------------------------------------------------------------ filters */
 
-/* The filter's environment: a message field by that name, else a global. */
+/* The filter's environment: a message field by that name, else one of the few globals an
+ * expression needs (so that a field a message lacks, such as a request's `error`, is nil
+ * rather than Lua's function of that name). */
 static int filter_env_index(lua_State *S)
 {
 	struct st *st = st_of(S);
@@ -1030,8 +1032,15 @@ static int filter_env_index(lua_State *S)
 			return 1;
 		lua_pop(S, 2);
 	}
-	lua_pushvalue(S, 2);
-	lua_rawget(S, lua_upvalueindex(1));
+	static const char *const globals[] = {"string", "math", "table", "utf8", "tonumber",
+					      "tostring", "type", "select", NULL};
+	const char *k = lua_tostring(S, 2);
+	for (int i = 0; k && globals[i]; i++)
+		if (!strcmp(k, globals[i])) {
+			lua_getglobal(S, k);
+			return 1;
+		}
+	lua_pushnil(S);
 	return 1;
 }
 
@@ -1065,8 +1074,7 @@ struct fd_filter *fd_filter_new(const char *expr, char *err, size_t n)
 	}
 	lua_newtable(S);
 	lua_newtable(S);
-	lua_pushglobaltable(S);
-	lua_pushcclosure(S, filter_env_index, 1);
+	lua_pushcfunction(S, filter_env_index);
 	lua_setfield(S, -2, "__index");
 	lua_setmetatable(S, -2);
 	lua_setupvalue(S, -2, 1);

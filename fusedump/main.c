@@ -82,7 +82,7 @@ static const char help_text[] =
 	"  -Y, --display-filter EXPRESSION\n"
 	"                         print only messages for which the Lua EXPRESSION is true,\n"
 	"                         with the message's fields as names: 'op == \"LOOKUP\"',\n"
-	"                         'error ~= 0', 'path and path:match(\"%.log$\")'\n"
+	"                         'error and error ~= 0', 'path and path:match(\"%.log$\")'\n"
 	"      --top              show a live view on the terminal instead of the trace:\n"
 	"                         requests in flight, counts, errors, latencies, busiest\n"
 	"                         paths (keys: ? in the view; see fusedump(1))\n"

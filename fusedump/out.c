@@ -217,9 +217,13 @@ void fd_out_msg(struct fd_out *o, const struct fp_msg *m, const struct fp_conn *
 {
 	if (o->cap)
 		fd_cap_msg(o->cap, m, conn, mark & FD_MARK_INJECTED ? FP_CAP_F_INJECTED : 0);
+	if (!o->text && !o->top)
+		return;
+	if (o->filter && !fd_filter_match(o->filter, (struct fp_msg *)m))
+		return;
 	if (o->top)
 		fd_top_msg(o->top, m);
-	if (!o->text || (o->filter && !fd_filter_match(o->filter, (struct fp_msg *)m)))
+	if (!o->text)
 		return;
 	format_msg(o, m, mark);
 	put_line(o, 0);

@@ -29,6 +29,7 @@
 #include "fuseproto/abi.h"
 #include "fuseproto/field.h"
 #include "fuseproto/optable.h"
+#include "lua.h"
 #include "out.h"
 #include "top.h"
 
@@ -144,7 +145,9 @@ struct ui {
 	int frozen;          /* live: paused */
 	int help;
 	int quits;           /* live: q pressed this many times */
-	int prompting;       /* reading a file name for 'w' */
+	int prompting;       /* reading a line: 'w' a file name, '/' a filter */
+	int prompt_filter;   /* the line is a display filter */
+	char filter[256];    /* the filter shown now ('/'), "" for none */
 	char input[256];
 	size_t ilen;
 	char **shot;         /* the screen when 'w' was pressed */
@@ -161,6 +164,10 @@ struct ui {
 
 struct fd_top {
 	pthread_mutex_t mu;
+	/* the '/' filter: made by the view's thread, handed to the thread that feeds the view
+	 * (which alone runs it) through next_filter, under mu */
+	struct fd_filter *filter, *next_filter;
+	int filter_changed;
 	pthread_cond_t cv;   /* playing a capture: pause, quit, the end */
 	struct acc *cur;
 	struct flight *fl;
@@ -584,6 +591,28 @@ static int pace(struct fd_top *t, uint64_t ts)
 
 void fd_top_msg(struct fd_top *t, const struct fp_msg *m)
 {
+	if (__atomic_load_n(&t->filter_changed, __ATOMIC_ACQUIRE)) {
+		pthread_mutex_lock(&t->mu);
+		struct fd_filter *old = t->filter;
+		t->filter = t->next_filter;
+		t->next_filter = NULL;
+		__atomic_store_n(&t->filter_changed, 0, __ATOMIC_RELEASE);
+		pthread_mutex_unlock(&t->mu);
+		fd_filter_free(old);
+	}
+	/* a message the '/' filter leaves out is not counted, but still paces a capture and
+	 * ends a request's time in flight */
+	int counted = !t->filter || fd_filter_match(t->filter, (struct fp_msg *)m);
+	if (!counted) {
+		pthread_mutex_lock(&t->mu);
+		if (!t->replay || pace(t, m->ts_ns) == 0) {
+			struct flight *f = m->dir == FP_REPLY ? flight_find(t, m->h.unique) : NULL;
+			if (f)
+				flight_del(t, f);
+		}
+		pthread_mutex_unlock(&t->mu);
+		return;
+	}
 	struct reqpath rp;
 	/* the path of a request that gets a reply, put together before taking the mutex */
 	int answered = m->dir == FP_REQUEST && m->opcode != FP_INTERRUPT &&
@@ -1284,7 +1313,8 @@ static void draw_bottom(struct fd_top *t, struct ui *u)
 	move(y, 0);
 	clrtoeol();
 	if (u->prompting) {
-		putf(y, 0, COLS, "write the screen to: %s", u->input);
+		putf(y, 0, COLS, "%s%s", u->prompt_filter ? "filter (Lua, -Y syntax; empty: none): " :
+			"write the screen to: ", u->input);
 		return;
 	}
 	const char *keys = "q quit  ? help";
@@ -1322,6 +1352,8 @@ static const char *const help_lines[] = {
 	"r          reverse the order",
 	"up, down   select an opcode: its latencies on the right",
 	"w          write the screen to a text file",
+	"/          count only the messages a Lua expression",
+	"           (-Y syntax) is true for; empty: all",
 	"z          zero the counts (not what is in flight)",
 	"^L         draw the screen again",
 	"?          this help; any key to close it",
@@ -1479,20 +1511,71 @@ static void finish_write(struct ui *u)
 	free_shot(u);
 }
 
-static void prompt_key(struct ui *u, int c)
+static void zero(struct ui *u)
+{
+	struct ptab p = u->tot.paths;
+	ptab_free(&p);
+	memset(&u->tot, 0, sizeof(u->tot));
+	u->nring = 0;
+	u->forgotten = 0;
+	sample_rates(u);
+}
+
+/* '/': read a display filter, starting from the one in force */
+static void start_filter(struct ui *u)
+{
+	snprintf(u->input, sizeof(u->input), "%s", u->filter);
+	u->ilen = strlen(u->input);
+	u->prompting = 1;
+	u->prompt_filter = 1;
+}
+
+/* Compile the filter typed and hand it to the feeding thread; counts start again, since
+ * they were of other messages. */
+static void finish_filter(struct fd_top *t)
+{
+	struct ui *u = &t->ui;
+	struct fd_filter *f = NULL;
+	if (u->ilen) {
+		char err[300];
+		f = fd_filter_new(u->input, err, sizeof(err));
+		if (!f) {
+			set_status(u, "%s", err);
+			return;
+		}
+	}
+	pthread_mutex_lock(&t->mu);
+	fd_filter_free(t->next_filter); /* one the feeding thread never took */
+	t->next_filter = f;
+	__atomic_store_n(&t->filter_changed, 1, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&t->mu);
+	snprintf(u->filter, sizeof(u->filter), "%s", u->input);
+	zero(u);
+	set_status(u, u->ilen ? "filter: %s" : "no filter%s", u->input);
+}
+
+static void prompt_key(struct fd_top *t, struct ui *u, int c)
 {
 	if (c == '\n' || c == '\r' || c == KEY_ENTER) {
 		u->prompting = 0;
-		if (u->ilen)
+		if (u->prompt_filter)
+			finish_filter(t);
+		else if (u->ilen)
 			finish_write(u);
 		else
 			free_shot(u);
+		u->prompt_filter = 0;
 	} else if (c == 27) {
 		u->prompting = 0;
-		free_shot(u);
+		if (!u->prompt_filter)
+			free_shot(u);
+		u->prompt_filter = 0;
 	} else if (c == KEY_BACKSPACE || c == 127 || c == 8) {
 		if (u->ilen)
 			u->input[--u->ilen] = 0;
+	} else if (c == 21) { /* ^U: clear the line */
+		u->ilen = 0;
+		u->input[0] = 0;
 	} else if (c >= 0x20 && c < 0x7f && u->ilen + 1 < sizeof(u->input)) {
 		u->input[u->ilen++] = (char)c;
 		u->input[u->ilen] = 0;
@@ -1507,15 +1590,6 @@ static void move_sel(struct ui *u, int d)
 	u->sel_set = 1;
 }
 
-static void zero(struct ui *u)
-{
-	struct ptab p = u->tot.paths;
-	ptab_free(&p);
-	memset(&u->tot, 0, sizeof(u->tot));
-	u->nring = 0;
-	u->forgotten = 0;
-	sample_rates(u);
-}
 
 static void on_keys(struct fd_top *t)
 {
@@ -1523,7 +1597,7 @@ static void on_keys(struct fd_top *t)
 	int c;
 	while ((c = getch()) != ERR) {
 		if (u->prompting) {
-			prompt_key(u, c);
+			prompt_key(t, u, c);
 			continue;
 		}
 		if (u->help) {
@@ -1560,6 +1634,9 @@ static void on_keys(struct fd_top *t)
 			break;
 		case 'w':
 			start_write(u);
+			break;
+		case '/':
+			start_filter(u);
 			break;
 		case 'z':
 			zero(u);
@@ -1710,6 +1787,8 @@ static void top_free(struct fd_top *t)
 	free(t->fl);
 	free_shot(&t->ui);
 	free(t->ui.errkeep);
+	fd_filter_free(t->filter);
+	fd_filter_free(t->next_filter);
 	pthread_cond_destroy(&t->cv);
 	pthread_mutex_destroy(&t->mu);
 	free(t);

@@ -264,6 +264,26 @@ for c in "$DATA"/../../captures/*.pcap; do
 	frames "$c" 'fuse.cap.flags.snapped == 1'
 	snapped=$FOUND
 	[ -z "$snapped" ] || expect_frames "$c" 'fuse.cap.flags.snapped == 1 && fuse.partial' "$snapped"
+	# as many requests of each opcode, replies and notifications as fusedump -r counts (the
+	# copies fusedump forwarded after changing them are not messages of their own)
+	if [ -n "${FUSEDUMP:-}" ]; then
+		dis counts.txt -r "$c" -2 -Y 'fuse.kind < 3 && fuse.cap.fragoff == 0 && fuse.cap.flags.modified == 0' \
+			-T fields -e fuse.kind -e fuse.opcode
+		awk -F'\t' '{ print ($1 == 0 ? "request " $2 : $1 == 1 ? "reply" : "notify") }' \
+			"$WORK/counts.txt" | sort | uniq -c >"$WORK/counts.tshark"
+		"$FUSEDUMP" -r "$c" --json >"$WORK/counts.json" || fail "fusedump -r $c failed"
+		python3 - "$WORK/counts.json" <<'PY' | sort | uniq -c >"$WORK/counts.fusedump"
+import json, sys
+for line in open(sys.argv[1]):
+    m = json.loads(line)
+    if m["dir"] == "request":
+        print("request %d" % m["opcode"])
+    elif m["dir"] in ("reply", "notify"):
+        print(m["dir"])
+PY
+		diff "$WORK/counts.tshark" "$WORK/counts.fusedump" >&2 ||
+			fail "$(basename "$c"): tshark and fusedump -r count other messages (above: < tshark, > fusedump)"
+	fi
 done
 echo "$TEST_NAME: $ncap captures of captures/"
 

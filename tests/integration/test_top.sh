@@ -275,6 +275,27 @@ keys z
 until_ok 3 lacks '^LOOKUP ' || { screen >&2; fail "z does not zero the counts"; }
 t stat "$MNT/zeroed" >/dev/null 2>&1
 expect_op LOOKUP 1 1
+
+# / a display filter: only the matching messages are counted from then on
+keys /
+until_ok 3 bottom '^filter \(Lua' || { screen >&2; fail "/ asks for no filter"; }
+type_line 'op == "OPEN" or (dir == "reply" and error ~= 0)'
+until_ok 3 lacks '^LOOKUP ' || { screen >&2; fail "a new filter does not zero the counts"; }
+for i in $(seq 3); do
+	[ "$(t cat "$MNT/hello")" = "Hello World!" ] || fail "cat hello failed under the filter"
+	t stat "$MNT/filtered$i" >/dev/null 2>&1 && fail "filtered$i exists"
+done
+expect_op OPEN 3 0
+expect_op LOOKUP 0 3 # the failed replies, not the requests
+lacks '^READ ' || { screen >&2; fail "the filter lets READ through"; }
+keys /
+until_ok 3 bottom '^filter \(Lua.*op == "OPEN"' || { screen >&2; fail "/ does not start from the filter in force"; }
+keys C-u
+type_line 'op =='
+until_ok 3 bottom '^-Y: ' || { screen >&2; fail "a filter that does not compile is not reported"; }
+keys /
+keys C-u Enter
+until_ok 3 bottom 'no filter' || { screen >&2; fail "an empty filter does not clear it"; }
 T1=$(now_ms)
 
 keys q
@@ -397,8 +418,8 @@ tm resize-window -t top -x 200 -y 60
 CASE=replay
 run_top replay0 --top -r "$WORK/counts.pcap" --speed 0
 until_ok 10 title 'end of capture' || { screen >&2; fail "--speed 0: no end of the capture"; }
-expect_op LOOKUP 20 19
-expect_op OPEN 7 0
+expect_op LOOKUP 23 22
+expect_op OPEN 10 0
 bottom '^the end of the capture; q to quit' || { screen >&2; fail "no end-of-capture line"; }
 keys q
 top_ended replay0 10
@@ -410,7 +431,7 @@ until_ok 60 title 'end of capture' || { screen >&2; fail "--speed 2: no end of t
 took=$(($(now_ms) - start))
 [ "$took" -ge $((span * 4 / 10)) ] ||
 	fail "--speed 2 played a capture of about $span ms in $took ms: not paced"
-expect_op LOOKUP 20 19
+expect_op LOOKUP 23 22
 keys q
 top_ended replay2 10
 
