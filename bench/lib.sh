@@ -40,6 +40,41 @@ is_mounted() {
 	awk -v m="$1" '$2 == m { found = 1 } END { exit !found }' /proc/mounts
 }
 
+# bench_cleanup: the EXIT trap of the scripts that mount (WORK with SRC, a tmpfs, and
+# MNT): show the logs (WORK/*.err) of a failed run, unmount, end the server (the script's
+# server_alive and SERVER_PID), run the script's cleanup_extra if it has one, and remove
+# WORK unless a mount is left in it.
+bench_cleanup() {
+	local rc=$? i f
+	trap - EXIT
+	if [ "$rc" -ne 0 ]; then
+		for f in "$WORK"/*.err; do
+			[ -s "$f" ] || continue
+			echo "---- last lines of $f" >&2
+			tail -n 20 "$f" >&2
+		done
+	fi
+	if is_mounted "$MNT"; then
+		umount "$MNT" 2>/dev/null || umount -l "$MNT"
+	fi
+	if server_alive; then
+		kill -TERM "$SERVER_PID" 2>/dev/null
+		for i in $(seq 100); do
+			server_alive || break
+			sleep 0.1
+		done
+		server_alive && kill -KILL "$SERVER_PID"
+	fi
+	! declare -F cleanup_extra >/dev/null || cleanup_extra
+	is_mounted "$SRC" && umount "$SRC"
+	if grep -q " $WORK/" /proc/mounts; then
+		echo "bench: a mount under $WORK is left, not removing it" >&2
+	else
+		rm -rf --one-file-system "$WORK"
+	fi
+	exit "$rc"
+}
+
 # median FILE [COLUMN]: the median of the numbers in FILE, one a line (or in its COLUMN).
 median() {
 	awk -v c="${2:-1}" '{ print $c }' "$1" | sort -g |

@@ -75,37 +75,11 @@ server_alive() {
 	server_running && [ "$(cat "/proc/$SERVER_PID/comm" 2>/dev/null)" = fusedump ]
 }
 
-cleanup() {
-	local rc=$? i f
-	trap - EXIT
-	if [ "$rc" -ne 0 ]; then
-		for f in "$WORK"/*.err; do
-			[ -s "$f" ] || continue
-			echo "---- last lines of $f" >&2
-			tail -n 20 "$f" >&2
-		done
-	fi
-	if is_mounted "$MNT"; then
-		umount "$MNT" 2>/dev/null || umount -l "$MNT"
-	fi
-	if server_alive; then
-		kill -TERM "$SERVER_PID" 2>/dev/null
-		for i in $(seq 100); do
-			server_alive || break
-			sleep 0.1
-		done
-		server_alive && kill -KILL "$SERVER_PID"
-	fi
+# for bench_cleanup: the private tmux server goes too
+cleanup_extra() {
 	tm kill-server 2>/dev/null
-	is_mounted "$SRC" && umount "$SRC"
-	if grep -q " $WORK/" /proc/mounts; then
-		echo "bench: a mount under $WORK is left, not removing it" >&2
-	else
-		rm -rf --one-file-system "$WORK"
-	fi
-	exit "$rc"
 }
-trap cleanup EXIT
+trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
 
 # mount_mode MODE ROUND: serve $MNT through fusedump in MODE and wait until it answers. The same

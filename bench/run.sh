@@ -37,36 +37,11 @@ RES=$WORK/res
 mkdir "$SRC" "$MNT" "$RES"
 SERVER_PID=""   # the process serving the mount now: the daemon, or fusedump
 
-cleanup() {
-	local rc=$? i f
-	trap - EXIT
-	if [ "$rc" -ne 0 ]; then
-		for f in "$WORK"/*.err; do
-			[ -s "$f" ] || continue
-			echo "---- last lines of $f" >&2
-			tail -n 20 "$f" >&2
-		done
-	fi
-	if is_mounted "$MNT"; then
-		umount "$MNT" 2>/dev/null || umount -l "$MNT"
-	fi
-	if [ -n "$SERVER_PID" ]; then
-		kill -TERM "$SERVER_PID" 2>/dev/null
-		for i in $(seq 100); do
-			kill -0 "$SERVER_PID" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -KILL "$SERVER_PID" 2>/dev/null
-	fi
-	is_mounted "$SRC" && umount "$SRC"
-	if grep -q " $WORK/" /proc/mounts; then
-		echo "bench: a mount under $WORK is left, not removing it" >&2
-	else
-		rm -rf --one-file-system "$WORK"
-	fi
-	exit "$rc"
+# for bench_cleanup: whether the server still runs
+server_alive() {
+	[ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null
 }
-trap cleanup EXIT
+trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
 
 # Command prefixes that run a program on the CPUs of PIN, PIN_FUSEDUMP, PIN_CLIENT.

@@ -489,6 +489,39 @@ static int send_request(struct loop *l, const struct ft_rx *rx)
 
 /* ------------------------------------------------------------------ scripts */
 
+/* Forward a message that a script let pass, changed or held back: to the daemon (a
+ * request) or to the kernel (a reply or notification; injected: one a script made).
+ * Returns EAGAIN when the socket is full, for the caller to hold it and try again; any
+ * other failure is dealt with here: a request is answered -EIO, a refused reply is said. */
+static int deliver(struct loop *l, int to_kernel, int injected, const uint8_t *buf, size_t len,
+		   uint64_t unique)
+{
+	if (to_kernel && injected) {
+		inject(l, buf, len);
+		return 0;
+	}
+	if (to_kernel) {
+		if (l->dev_open && ft_chan_send(&l->dev, buf, len) < 0 && errno != ENODEV &&
+		    errno != ECONNABORTED) {
+			int e = errno;
+			l->p->stats->write_failed++;
+			EVENT(l, "write_failed", unique, "#%" PRIu64 ": the kernel refused the %s: %s",
+			      unique, unique ? "reply" : "notification", strerror(e));
+		}
+		return 0;
+	}
+	if (!l->sock_open) {
+		fail_request(l, buf, len, EPIPE);
+		return 0;
+	}
+	if (ft_chan_send(&l->sock, buf, len) == 0)
+		return 0;
+	if (errno == EAGAIN)
+		return EAGAIN;
+	fail_request(l, buf, len, errno);
+	return 0;
+}
+
 static void hold(struct loop *l, const struct fd_action *a, const uint8_t *buf, size_t len,
 		 int to_kernel, int injected, uint64_t unique)
 {
@@ -499,14 +532,8 @@ static void hold(struct loop *l, const struct fd_action *a, const uint8_t *buf, 
 		if (h)
 			l->held = h;
 		EVENT(l, "lua", unique, "#%" PRIu64 ": out of memory holding it back: sent now", unique);
-		if (to_kernel && !injected) {
-			if (l->dev_open)
-				ft_chan_send(&l->dev, buf, len);
-		} else if (to_kernel) {
-			inject(l, buf, len);
-		} else if (l->sock_open) {
-			ft_chan_send(&l->sock, buf, len);
-		}
+		if (deliver(l, to_kernel, injected, buf, len, unique) == EAGAIN)
+			fail_request(l, buf, len, EAGAIN); /* nowhere to keep it for later */
 		return;
 	}
 	l->held = h;
@@ -522,37 +549,24 @@ static void unhold(struct loop *l, size_t i)
 	l->held[i] = l->held[--l->nheld];
 }
 
-/* Send what was held back and is due (or everything, when the proxy ends); run the
- * scripts' timers. */
-static void release(struct loop *l, int all)
+/* Send what was held back and is due; run the scripts' timers. */
+static void release(struct loop *l)
 {
 	uint64_t now = now_mono();
 	for (size_t i = 0; i < l->nheld;) {
 		struct held *h = &l->held[i];
-		if (!all && h->due > now) {
+		if (h->due > now) {
 			i++;
 			continue;
 		}
-		if (h->to_kernel && h->injected) {
-			inject(l, h->buf, h->len);
-		} else if (h->to_kernel) {
-			if (l->dev_open && ft_chan_send(&l->dev, h->buf, h->len) < 0)
-				EVENT(l, "write_failed", h->unique, "#%" PRIu64 ": the kernel refused "
-				      "the delayed message: %s", h->unique, strerror(errno));
-		} else if (l->sock_open) {
-			if (ft_chan_send(&l->sock, h->buf, h->len) < 0) {
-				if (errno == EAGAIN && !all) {
-					h->due = now + 1000000; /* the socket is full: again soon */
-					i++;
-					continue;
-				}
-				if (h->len >= 16)
-					fail_request(l, h->buf, h->len, errno);
-			}
+		if (deliver(l, h->to_kernel, h->injected, h->buf, h->len, h->unique) == EAGAIN) {
+			h->due = now + 1000000; /* the socket is full: again soon */
+			i++;
+			continue;
 		}
 		unhold(l, i);
 	}
-	if (l->p->lua && !all)
+	if (l->p->lua)
 		fd_lua_run_timers(l->p->lua, now);
 }
 
@@ -664,20 +678,9 @@ static void carry_out(struct loop *l, struct fd_action *a, struct ft_rx *rx)
 		hold(l, a, buf, len, !request, 0, unique);
 		return;
 	}
-	if (request) {
-		if (!l->sock_open) {
-			fail_request(l, buf, len, EPIPE);
-		} else if (ft_chan_send(&l->sock, buf, len) < 0) {
-			if (errno != EAGAIN)
-				fail_request(l, buf, len, errno);
-			else /* the socket is full: like a delay of nothing */
-				hold(l, &(struct fd_action){.script = a->script}, buf, len, 0, 0, unique);
-		}
-	} else if (ft_chan_send(&l->dev, buf, len) < 0 && errno != ENODEV && errno != ECONNABORTED) {
-		l->p->stats->write_failed++;
-		EVENT(l, "write_failed", unique, "#%" PRIu64 ": the kernel refused the %s: %s", unique,
-		      unique ? "reply" : "notification", strerror(errno));
-	}
+	/* a full socket: like a delay of nothing */
+	if (deliver(l, !request, 0, buf, len, unique) == EAGAIN)
+		hold(l, &(struct fd_action){.script = a->script}, buf, len, 0, 0, unique);
 }
 
 /* A request, with scripts that want to see it: decoded first, then the verdict. */
@@ -1242,7 +1245,7 @@ int fd_proxy_run(struct fd_proxy *p)
 		if (iwriter >= 0 && (pf[iwriter].revents & POLLIN))
 			proc_check(&l, &l.writer);
 		if (l.nheld || p->lua)
-			release(&l, 0);
+			release(&l);
 		step(&l);
 	}
 

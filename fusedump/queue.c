@@ -60,6 +60,16 @@ static void *run(void *arg)
 	return NULL;
 }
 
+int fd_thread_start(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int e = pthread_create(t, NULL, fn, arg);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return e;
+}
+
 int fd_queue_start(struct fd_queue *q, size_t limit, fd_queue_drain drain, fd_queue_idle idle,
 		   void *ctx)
 {
@@ -70,12 +80,7 @@ int fd_queue_start(struct fd_queue *q, size_t limit, fd_queue_drain drain, fd_qu
 	q->ctx = ctx;
 	pthread_mutex_init(&q->lock, NULL);
 	pthread_cond_init(&q->cond, NULL);
-	/* the thread takes no signals: they are for the proxy's signalfd */
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	int e = pthread_create(&q->thread, NULL, run, q);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	int e = fd_thread_start(&q->thread, run, q);
 	if (e) {
 		pthread_mutex_destroy(&q->lock);
 		pthread_cond_destroy(&q->cond);

@@ -37,7 +37,11 @@ struct fd_queue {
 	void *ctx;
 };
 
-/* Start the thread (which blocks every signal). Returns 0, or an errno. */
+/* Start a thread that takes no signal (fusedump reads them from signalfds): the queue's,
+ * --top's. Returns 0, or an errno. */
+int fd_thread_start(pthread_t *t, void *(*fn)(void *), void *arg);
+
+/* Start the queue's thread. Returns 0, or an errno. */
 int fd_queue_start(struct fd_queue *q, size_t limit, fd_queue_drain drain, fd_queue_idle idle,
 		   void *ctx);
 

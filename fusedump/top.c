@@ -31,6 +31,7 @@
 #include "fuseproto/optable.h"
 #include "lua.h"
 #include "out.h"
+#include "queue.h"
 #include "top.h"
 
 #define SEC UINT64_C(1000000000)
@@ -1901,12 +1902,8 @@ struct fd_top *fd_top_start(const char *capture, double speed, char *err, size_t
 		close(p[1]);
 	}
 
-	/* the view's thread takes no signal: what it wants, it reads from sigfd */
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	int e = pthread_create(&t->th, NULL, run, t);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	/* what the view's thread wants of signals, it reads from sigfd */
+	int e = fd_thread_start(&t->th, run, t);
 	if (e) {
 		endwin();
 		delscreen(t->scr);
