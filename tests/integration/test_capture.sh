@@ -207,7 +207,8 @@ wl_files() {
 # check_rotation MODE LIVE FILE...: the -r --json outputs of the files in index order
 # against the live --json trace. MODE all: together they are the live trace; wrap: sorted
 # by time they are its end (the first files were overwritten). Every file without INIT
-# starts with the "assumed" note and decodes the names of LOOKUP/CREATE/UNLINK; the only
+# starts with the "assumed" note and decodes the name of every LOOKUP/CREATE/UNLINK, and
+# every file but the last (the session's end) has such requests for the workload's files; the only
 # messages not decoded cleanly are replies to requests before the file's start.
 check_rotation() {
 	python3 - "$@" <<'PY'
@@ -222,6 +223,8 @@ live = [json.loads(l) for l in open(live_path)]
 if any(o.get("status") in ("invalid", "truncated") for o in live):
     bad.append("the live trace has messages not decoded cleanly")
 files = []
+nameless = []  # (first time stamp, file) of the files without the workload's names
+latest = max(json.loads(open(p).readline() or "{\"ts\": 0}")["ts"] for p in paths)
 for p in paths:
     objs = [json.loads(l) for l in open(p)]
     if not objs:
@@ -236,10 +239,14 @@ for p in paths:
               and "starts after INIT" in objs[0]["msg"]):
         bad.append("%s: does not start with the assumed note" % p)
     msgs = [o for o in objs if o.get("event") != "assumed"]
-    names = [o for o in msgs if o["dir"] == "request" and o["op"] in ("LOOKUP", "CREATE", "UNLINK")
-             and re.fullmatch(r"f[0-9]+", o.get("args", {}).get("name", ""))]
+    named = [o for o in msgs if o["dir"] == "request" and o["op"] in ("LOOKUP", "CREATE", "UNLINK")]
+    names = [o for o in named if o.get("args", {}).get("name")]
+    if len(names) != len(named):
+        bad.append("%s: %d of %d LOOKUP, CREATE or UNLINK requests without their name" %
+                   (p, len(named) - len(names), len(named)))
+    names = [o for o in names if re.fullmatch(r"f[0-9]+", o["args"]["name"])]
     if not names:
-        bad.append("%s: no LOOKUP, CREATE or UNLINK with its name decoded" % p)
+        nameless.append((objs[0]["ts"], p))
     seen = set()
     for o in msgs:
         if o["dir"] == "request":
@@ -267,6 +274,10 @@ if got != want:
     bad.append("the files together are not the %s of the live trace: %d lines against %d, first difference at %d: %s against %s"
                % ("end" if mode == "wrap" else "whole", len(got), len(want), i,
                   got[i] if i < len(got) else None, want[i] if i < len(want) else None))
+# the last file written may hold only the end of the session (RMDIR, RELEASE, FORGET, ...)
+for ts, p in nameless:
+    if ts != latest:
+        bad.append("%s: no LOOKUP, CREATE or UNLINK with its name decoded" % p)
 for b in bad:
     print("c:", b, file=sys.stderr)
 print("; ".join("%s: %d lines, %d names" % (p.rsplit("/", 1)[1], len(k), n) for p, k, n in files))
