@@ -108,9 +108,18 @@ static int open_file(struct fp_capw *w, unsigned i, char *err, size_t n)
 		say(err, n, "%s: out of memory", w->path);
 		return -1;
 	}
-	pcap_dumper_t *d = pcap_dump_open(w->dead, name);
+	/* close on exec: the daemon a proxy starts must not hold its capture open */
+	FILE *f = strcmp(name, "-") ? fopen(name, "wbe") : NULL;
+	if (strcmp(name, "-") && !f) {
+		say(err, n, "%s: %s", name, strerror(errno));
+		free(name);
+		return -1;
+	}
+	pcap_dumper_t *d = f ? pcap_dump_fopen(w->dead, f) : pcap_dump_open(w->dead, name);
 	if (!d) {
 		say(err, n, "%s", pcap_geterr(w->dead));
+		if (f)
+			fclose(f);
 		free(name);
 		return -1;
 	}
@@ -290,8 +299,9 @@ struct fp_capr *fp_capr_open(const char *path, char *err, size_t n)
 		p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, eb);
 	} else {
 		/* opened here, as libpcap would, for a larger buffer than stdio's 4 KiB: a file
-		 * is read in READ_BUF pieces rather than in a read(2) every few records */
-		FILE *f = fopen(path, "rb");
+		 * is read in READ_BUF pieces rather than in a read(2) every few records; close on
+		 * exec, so that a daemon started by a reader does not hold it */
+		FILE *f = fopen(path, "rbe");
 		if (!f) {
 			say(err, n, "%s: %s", path, strerror(errno));
 			return NULL;
