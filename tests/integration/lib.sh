@@ -48,6 +48,7 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/fusewire-$TEST_NAME.XXXXXX") || exit 1
 MNT=$WORK/mnt
 mkdir "$MNT"
 PIDS=()     # pids this test started; only these are ever killed
+EXTRA_MOUNTS=() # other mounts a test made under $WORK (a tmpfs), unmounted at the end
 FD_PID=""   # the running fusedump
 FD_RC=""    # its exit status once waited for
 
@@ -71,6 +72,9 @@ cleanup() {
 		umount "$MNT" 2>/dev/null || umount -l "$MNT"
 		rc=1
 	fi
+	for p in "${EXTRA_MOUNTS[@]}"; do
+		is_mounted "$p" && umount "$p"
+	done
 	if grep -q " $WORK/" /proc/mounts; then
 		echo "FAIL: $TEST_NAME: a mount under $WORK is left:" >&2
 		grep " $WORK/" /proc/mounts >&2
