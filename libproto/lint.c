@@ -12,6 +12,7 @@
 #include "fuseproto/abi.h"
 #include "fuseproto/lint.h"
 #include "msgint.h"
+#include "wire/hmap.h"
 
 enum rule {
 	R_UNKNOWN_UNIQUE,
@@ -73,92 +74,7 @@ const struct fp_lint_rule fp_lint_rules[] = {
 	{NULL, NULL},
 };
 
-/* --- maps and rings ------------------------------------------------------------------ */
-
-/* An intrusive chained hash map from 64-bit keys. */
-struct hent {
-	uint64_t key;
-	struct hent *next;
-};
-
-struct hmap {
-	struct hent **b;
-	size_t nb, n;
-};
-
-static uint64_t mix(uint64_t k)
-{
-	k ^= k >> 33;
-	k *= UINT64_C(0xff51afd7ed558ccd);
-	k ^= k >> 33;
-	return k;
-}
-
-static int hm_resize(struct hmap *m, size_t nb)
-{
-	struct hent **b = calloc(nb, sizeof(*b));
-	if (!b)
-		return -1;
-	for (size_t i = 0; i < m->nb; i++) {
-		for (struct hent *e = m->b[i], *next; e; e = next) {
-			next = e->next;
-			size_t j = mix(e->key) & (nb - 1);
-			e->next = b[j];
-			b[j] = e;
-		}
-	}
-	free(m->b);
-	m->b = b;
-	m->nb = nb;
-	return 0;
-}
-
-static int hm_add(struct hmap *m, struct hent *e)
-{
-	if (m->n + 1 > m->nb && hm_resize(m, m->nb ? m->nb * 2 : 64) < 0)
-		return -1;
-	size_t j = mix(e->key) & (m->nb - 1);
-	e->next = m->b[j];
-	m->b[j] = e;
-	m->n++;
-	return 0;
-}
-
-static struct hent *hm_find(const struct hmap *m, uint64_t key)
-{
-	if (!m->nb)
-		return NULL;
-	for (struct hent *e = m->b[mix(key) & (m->nb - 1)]; e; e = e->next)
-		if (e->key == key)
-			return e;
-	return NULL;
-}
-
-static void hm_del(struct hmap *m, struct hent *e)
-{
-	struct hent **pp = &m->b[mix(e->key) & (m->nb - 1)];
-	while (*pp && *pp != e)
-		pp = &(*pp)->next;
-	if (!*pp)
-		return;
-	*pp = e->next;
-	m->n--;
-	/* memory follows what is live; a failed shrink leaves the map as it was */
-	if (m->nb > 64 && m->n < m->nb / 8)
-		hm_resize(m, m->nb / 4);
-}
-
-/* Free every entry (allocated with malloc) and the map. */
-static void hm_free(struct hmap *m)
-{
-	for (size_t i = 0; i < m->nb; i++)
-		for (struct hent *e = m->b[i], *next; e; e = next) {
-			next = e->next;
-			free(e);
-		}
-	free(m->b);
-	memset(m, 0, sizeof(*m));
-}
+/* --- rings --------------------------------------------------------------------------- */
 
 /* A FIFO of keys, at most `max`: what is remembered longest goes first. */
 struct ring {
@@ -208,7 +124,7 @@ enum { Q_PENDING, Q_ANSWERED, Q_NOREPLY, Q_RESENT };
 /* A request by unique: in flight, or done (answered, taking no reply, resent). An
  * INTERRUPT is kept under its own odd unique until the request it interrupts is answered. */
 struct req {
-	struct hent h;
+	struct fp_hent h;
 	uint32_t opcode;
 	uint8_t state;
 	uint8_t has_arg;
@@ -224,14 +140,14 @@ struct req {
 
 /* A nodeid that entry replies handed out. nlookup 0: forgotten. */
 struct node {
-	struct hent h;
+	struct fp_hent h;
 	uint64_t nlookup;
 	uint64_t forgot_by;     /* the unique of the FORGET or BATCH_FORGET that took the last */
 	uint32_t type;          /* S_IFMT bits from its last entry; 0: unknown */
 };
 
 struct fp_lint {
-	struct hmap reqs, nodes;
+	struct fp_hmap reqs, nodes;
 	struct ring done, forgotten;
 	size_t npending, nlive;
 	unsigned flags;
@@ -253,15 +169,23 @@ struct fp_lint *fp_lint_new(void)
 		return NULL;
 	l->done.max = FP_LINT_MAX_DONE;
 	l->forgotten.max = FP_LINT_MAX_FORGOTTEN;
+	fp_hmap_init(&l->reqs, 64, NULL);
+	fp_hmap_init(&l->nodes, 64, NULL);
 	return l;
+}
+
+/* A request or a node: each is one allocation with its fp_hent first. */
+static void hent_free(struct fp_hent *e)
+{
+	free(e);
 }
 
 void fp_lint_free(struct fp_lint *l)
 {
 	if (!l)
 		return;
-	hm_free(&l->reqs);
-	hm_free(&l->nodes);
+	fp_hmap_free(&l->reqs, hent_free);
+	fp_hmap_free(&l->nodes, hent_free);
 	free(l->done.a);
 	free(l->forgotten.a);
 	free(l);
@@ -354,7 +278,7 @@ static long body(const struct fp_msg *m)
 
 static struct req *req_find(const struct fp_lint *l, uint64_t unique)
 {
-	return (struct req *)hm_find(&l->reqs, unique);
+	return (struct req *)fp_hmap_find(&l->reqs, unique, NULL, NULL);
 }
 
 static struct req *req_new(struct fp_lint *l, uint64_t unique)
@@ -364,7 +288,7 @@ static struct req *req_new(struct fp_lint *l, uint64_t unique)
 		return NULL;
 	r->h.key = unique;
 	r->state = Q_ANSWERED; /* done until made pending */
-	if (hm_add(&l->reqs, &r->h) < 0) {
+	if (fp_hmap_add(&l->reqs, &r->h) < 0) {
 		free(r);
 		return NULL;
 	}
@@ -373,7 +297,7 @@ static struct req *req_new(struct fp_lint *l, uint64_t unique)
 
 static void req_drop(struct fp_lint *l, struct req *r)
 {
-	hm_del(&l->reqs, &r->h);
+	fp_hmap_del(&l->reqs, &r->h);
 	free(r);
 }
 
@@ -389,7 +313,7 @@ static struct req *req_pending(struct fp_lint *l, uint64_t unique, uint32_t opco
 	}
 	if (r->state == Q_PENDING)
 		l->npending--;
-	struct hent h = r->h;
+	struct fp_hent h = r->h;
 	memset(r, 0, sizeof(*r));
 	r->h = h;
 	r->opcode = opcode;
@@ -441,14 +365,14 @@ static int knows_unique(const struct fp_lint *l, uint64_t unique)
 
 static struct node *node_find(const struct fp_lint *l, uint64_t nodeid)
 {
-	return (struct node *)hm_find(&l->nodes, nodeid);
+	return (struct node *)fp_hmap_find(&l->nodes, nodeid, NULL, NULL);
 }
 
 static void node_drop(struct fp_lint *l, struct node *n)
 {
 	if (n->nlookup)
 		l->nlive--;
-	hm_del(&l->nodes, &n->h);
+	fp_hmap_del(&l->nodes, &n->h);
 	free(n);
 }
 
@@ -462,7 +386,7 @@ static void node_ref(struct fp_lint *l, uint64_t nodeid, uint32_t type)
 		if (l->nlive >= FP_LINT_MAX_NODES || !(n = calloc(1, sizeof(*n))))
 			return;
 		n->h.key = nodeid;
-		if (hm_add(&l->nodes, &n->h) < 0) {
+		if (fp_hmap_add(&l->nodes, &n->h) < 0) {
 			free(n);
 			return;
 		}

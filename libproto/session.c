@@ -8,22 +8,10 @@
 #include "fuseproto/session.h"
 #include "msgint.h"
 #include "wire/cursor.h"
-
-/* An intrusive chained hash map from 64-bit keys; the bucket array grows and shrinks so
- * that memory follows what is live. */
-struct hent {
-	uint64_t key;
-	struct hent *next;
-};
-
-struct hmap {
-	struct hent **b;
-	size_t nb, n;
-	int fixed; /* no shrinking: set while the session is torn down bucket by bucket */
-};
+#include "wire/hmap.h"
 
 struct pend {
-	struct hent h;          /* key: unique */
+	struct fp_hent h;       /* key: unique */
 	struct pend *older, *newer;
 	uint32_t opcode;
 	uint64_t arg;
@@ -37,7 +25,7 @@ struct pend {
 
 /* One name of a node: (parent, name). A node has several when it has hard links. */
 struct link {
-	struct hent byname;     /* key: hash of (parent, name) */
+	struct fp_hent byname;  /* key: hash of (parent, name) */
 	struct node *node;
 	struct link *next;      /* the node's other names */
 	uint64_t parent;
@@ -46,7 +34,7 @@ struct link {
 };
 
 struct node {
-	struct hent h;          /* key: nodeid */
+	struct fp_hent h;       /* key: nodeid */
 	struct link *links;     /* its names, the one shown in paths first; NULL: none known */
 	uint64_t nlookup;
 };
@@ -55,7 +43,7 @@ struct fp_session {
 	struct fp_conn conn;
 	uint64_t kernel_flags;  /* from the INIT request */
 	uint32_t kernel_minor;
-	struct hmap pending, retrieves, nodes, names;
+	struct fp_hmap pending, retrieves, nodes, names;
 	struct pend *oldest, *newest;
 	size_t mem;
 	int negotiated;         /* conn comes from INIT (or fp_session_set_conn) */
@@ -89,86 +77,11 @@ static void xfree(struct fp_session *s, void *p, size_t n)
 	}
 }
 
-static uint64_t mix(uint64_t k)
-{
-	k ^= k >> 33;
-	k *= UINT64_C(0xff51afd7ed558ccd);
-	k ^= k >> 33;
-	return k;
-}
-
-static int hm_resize(struct fp_session *s, struct hmap *m, size_t nb)
-{
-	struct hent **b = xalloc(s, nb * sizeof(*b));
-	if (!b)
-		return -1;
-	for (size_t i = 0; i < m->nb; i++) {
-		for (struct hent *e = m->b[i], *next; e; e = next) {
-			next = e->next;
-			size_t j = mix(e->key) & (nb - 1);
-			e->next = b[j];
-			b[j] = e;
-		}
-	}
-	xfree(s, m->b, m->nb * sizeof(*m->b));
-	m->b = b;
-	m->nb = nb;
-	return 0;
-}
-
-static int hm_add(struct fp_session *s, struct hmap *m, struct hent *e)
-{
-	if (m->n + 1 > m->nb && hm_resize(s, m, m->nb ? m->nb * 2 : 16) < 0)
-		return -1;
-	size_t j = mix(e->key) & (m->nb - 1);
-	e->next = m->b[j];
-	m->b[j] = e;
-	m->n++;
-	return 0;
-}
-
-/* The first entry with `key` for which match() agrees (NULL match: any). */
-static struct hent *hm_find(const struct hmap *m, uint64_t key,
-			    int (*match)(const struct hent *, const void *), const void *arg)
-{
-	if (!m->nb)
-		return NULL;
-	for (struct hent *e = m->b[mix(key) & (m->nb - 1)]; e; e = e->next)
-		if (e->key == key && (!match || match(e, arg)))
-			return e;
-	return NULL;
-}
-
-static void hm_del(struct fp_session *s, struct hmap *m, struct hent *e)
-{
-	struct hent **pp = &m->b[mix(e->key) & (m->nb - 1)];
-	while (*pp && *pp != e)
-		pp = &(*pp)->next;
-	if (!*pp)
-		return;
-	*pp = e->next;
-	m->n--;
-	if (m->fixed)
-		return;
-	/* an empty map keeps its smallest bucket array, counted in the session's memory: the
-	 * map of pending requests empties with nearly every reply */
-	if (m->nb > 16 && m->n < m->nb / 8) {
-		/* a failed shrink leaves the map as it was */
-		hm_resize(s, m, m->nb / 4 > 16 ? m->nb / 4 : 16);
-	}
-}
-
-static void hm_free(struct fp_session *s, struct hmap *m)
-{
-	xfree(s, m->b, m->nb * sizeof(*m->b));
-	memset(m, 0, sizeof(*m));
-}
-
 /* --- nodes ------------------------------------------------------------------------- */
 
 static uint64_t name_key(uint64_t parent, const char *name)
 {
-	uint64_t h = mix(parent) ^ UINT64_C(0xcbf29ce484222325);
+	uint64_t h = fp_hmap_mix(parent) ^ UINT64_C(0xcbf29ce484222325);
 	for (; *name; name++)
 		h = (h ^ (uint8_t)*name) * UINT64_C(0x100000001b3);
 	return h;
@@ -179,7 +92,7 @@ struct name_q {
 	const char *name;
 };
 
-static int name_match(const struct hent *e, const void *arg)
+static int name_match(const struct fp_hent *e, const void *arg)
 {
 	const struct link *k = (const struct link *)e;
 	const struct name_q *q = arg;
@@ -188,13 +101,13 @@ static int name_match(const struct hent *e, const void *arg)
 
 static struct node *node_get(const struct fp_session *s, uint64_t nodeid)
 {
-	return (struct node *)hm_find(&s->nodes, nodeid, NULL, NULL);
+	return (struct node *)fp_hmap_find(&s->nodes, nodeid, NULL, NULL);
 }
 
 static struct link *link_find(const struct fp_session *s, uint64_t parent, const char *name)
 {
 	struct name_q q = {parent, name};
-	return (struct link *)hm_find(&s->names, name_key(parent, name), name_match, &q);
+	return (struct link *)fp_hmap_find(&s->names, name_key(parent, name), name_match, &q);
 }
 
 static struct node *node_by_name(const struct fp_session *s, uint64_t parent, const char *name)
@@ -211,7 +124,7 @@ static void link_drop(struct fp_session *s, struct link *k)
 		pp = &(*pp)->next;
 	if (*pp)
 		*pp = k->next;
-	hm_del(s, &s->names, &k->byname);
+	fp_hmap_del(&s->names, &k->byname);
 	xfree(s, k, sizeof(*k) + k->namelen + 1);
 }
 
@@ -232,7 +145,7 @@ static void node_name(struct fp_session *s, struct node *n, uint64_t parent, con
 	k->node = n;
 	k->parent = parent;
 	k->byname.key = name_key(parent, name);
-	if (hm_add(s, &s->names, &k->byname) < 0) {
+	if (fp_hmap_add(&s->names, &k->byname) < 0) {
 		xfree(s, k, sizeof(*k) + len + 1);
 		return;
 	}
@@ -252,7 +165,7 @@ static void node_drop(struct fp_session *s, struct node *n)
 {
 	while (n->links)
 		link_drop(s, n->links);
-	hm_del(s, &s->nodes, &n->h);
+	fp_hmap_del(&s->nodes, &n->h);
 	xfree(s, n, sizeof(*n));
 }
 
@@ -266,7 +179,7 @@ static void learn(struct fp_session *s, uint64_t nodeid, uint64_t parent, const 
 		if (s->nodes.n >= FP_SESSION_MAX_NODES || !(n = xalloc(s, sizeof(*n))))
 			return;
 		n->h.key = nodeid;
-		if (hm_add(s, &s->nodes, &n->h) < 0) {
+		if (fp_hmap_add(&s->nodes, &n->h) < 0) {
 			xfree(s, n, sizeof(*n));
 			return;
 		}
@@ -315,7 +228,7 @@ const char *fp_session_path(const struct fp_session *s, uint64_t nodeid, char *b
 
 static void pend_free(struct fp_session *s, struct pend *p)
 {
-	hm_del(s, &s->pending, &p->h);
+	fp_hmap_del(&s->pending, &p->h);
 	if (p->older)
 		p->older->newer = p->newer;
 	else
@@ -362,13 +275,13 @@ static void track_request(struct fp_session *s, const struct fp_msg *m, uint64_t
 	const struct fp_op *op = m->op;
 	if (!op || (op->flags & FP_OP_NOREPLY) || s->pending.n >= FP_SESSION_MAX_PENDING)
 		return;
-	struct pend *old = (struct pend *)hm_find(&s->pending, m->h.unique, NULL, NULL);
+	struct pend *old = (struct pend *)fp_hmap_find(&s->pending, m->h.unique, NULL, NULL);
 	if (old)
 		pend_free(s, old);
 	/* a request queued again after NOTIFY_RESEND carries bit 63: the original unique will
 	 * never be answered */
 	if ((m->h.unique & FP_UNIQUE_RESEND) &&
-	    (old = (struct pend *)hm_find(&s->pending, m->h.unique & ~FP_UNIQUE_RESEND, NULL, NULL)))
+	    (old = (struct pend *)fp_hmap_find(&s->pending, m->h.unique & ~FP_UNIQUE_RESEND, NULL, NULL)))
 		pend_free(s, old);
 	/* the names it carries, kept with it in one allocation */
 	const uint8_t *n1 = NULL, *n2 = NULL;
@@ -401,7 +314,7 @@ static void track_request(struct fp_session *s, const struct fp_msg *m, uint64_t
 		p->newdir = body_u64(m, "newdir");
 		p->arg = op->code == FP_RENAME2 ? body_u64(m, "flags") : 0;
 	}
-	if (hm_add(s, &s->pending, &p->h) < 0) {
+	if (fp_hmap_add(&s->pending, &p->h) < 0) {
 		xfree(s, p, size);
 		return;
 	}
@@ -441,14 +354,14 @@ static void request_effects(struct fp_session *s, struct fp_msg *m)
 	}
 	case FP_INTERRUPT:
 		m->link = body_u64(m, "unique");
-		m->linked = hm_find(&s->pending, m->link, NULL, NULL) != NULL;
+		m->linked = fp_hmap_find(&s->pending, m->link, NULL, NULL) != NULL;
 		break;
 	case FP_NOTIFY_REPLY: {
 		m->link = m->h.unique;
-		struct hent *r = hm_find(&s->retrieves, m->h.unique, NULL, NULL);
+		struct fp_hent *r = fp_hmap_find(&s->retrieves, m->h.unique, NULL, NULL);
 		m->linked = r != NULL;
 		if (r) {
-			hm_del(s, &s->retrieves, r);
+			fp_hmap_del(&s->retrieves, r);
 			xfree(s, r, sizeof(*r));
 		}
 		break;
@@ -555,7 +468,7 @@ int fp_session_feed(struct fp_session *s, struct fp_msg *m, enum fp_origin from,
 	uint64_t unique = len >= 16 ? fp_load_le(buf + 8, 8) : 0;
 	struct pend *p = NULL;
 	if (unique && !(unique & FP_INT_REQ_BIT))
-		p = (struct pend *)hm_find(&s->pending, unique, NULL, NULL);
+		p = (struct pend *)fp_hmap_find(&s->pending, unique, NULL, NULL);
 	struct fp_reqinfo ri = {p ? p->opcode : 0, p ? p->arg : 0};
 	int r = fp_decode(m, buf, len, from, conn, p ? &ri : NULL);
 	if (r < 0)
@@ -564,10 +477,10 @@ int fp_session_feed(struct fp_session *s, struct fp_msg *m, enum fp_origin from,
 	if (m->dir == FP_NOTIFY) {
 		if (m->status == FP_OK && m->opcode == FP_NOTIFY_RETRIEVE &&
 		    s->retrieves.n < FP_SESSION_MAX_RETRIEVES) {
-			struct hent *e = xalloc(s, sizeof(*e));
+			struct fp_hent *e = xalloc(s, sizeof(*e));
 			if (e) {
 				e->key = body_u64(m, "notify_unique");
-				if (hm_add(s, &s->retrieves, e) < 0)
+				if (fp_hmap_add(&s->retrieves, e) < 0)
 					xfree(s, e, sizeof(*e));
 			}
 		}
@@ -577,7 +490,7 @@ int fp_session_feed(struct fp_session *s, struct fp_msg *m, enum fp_origin from,
 		return r;
 	if (unique & FP_INT_REQ_BIT) {
 		m->link = unique & ~(uint64_t)FP_INT_REQ_BIT;
-		m->linked = hm_find(&s->pending, m->link, NULL, NULL) != NULL;
+		m->linked = fp_hmap_find(&s->pending, m->link, NULL, NULL) != NULL;
 		if (!m->linked && m->status == FP_OK) { /* the kernel answers it with ENOENT */
 			m->status = FP_INVALID;
 			m->bad_off = 8;
@@ -615,6 +528,10 @@ struct fp_session *fp_session_new(void)
 	s->kernel_minor = FP_KERNEL_MINOR_VERSION;
 	s->kernel_flags = UINT64_MAX;
 	s->mem = sizeof(*s);
+	fp_hmap_init(&s->pending, 16, &s->mem);
+	fp_hmap_init(&s->retrieves, 16, &s->mem);
+	fp_hmap_init(&s->nodes, 16, &s->mem);
+	fp_hmap_init(&s->names, 16, &s->mem);
 	return s;
 }
 
@@ -624,20 +541,21 @@ void fp_session_free(struct fp_session *s)
 		return;
 	while (s->oldest)
 		pend_free(s, s->oldest);
+	/* emptied bucket by bucket below: no shrinking under the loops */
 	s->nodes.fixed = s->retrieves.fixed = 1;
 	for (size_t i = 0; i < s->nodes.nb; i++)
 		while (s->nodes.b[i])
 			node_drop(s, (struct node *)s->nodes.b[i]);
 	for (size_t i = 0; i < s->retrieves.nb; i++)
 		while (s->retrieves.b[i]) {
-			struct hent *e = s->retrieves.b[i];
-			hm_del(s, &s->retrieves, e);
+			struct fp_hent *e = s->retrieves.b[i];
+			fp_hmap_del(&s->retrieves, e);
 			xfree(s, e, sizeof(*e));
 		}
-	hm_free(s, &s->pending);
-	hm_free(s, &s->retrieves);
-	hm_free(s, &s->nodes);
-	hm_free(s, &s->names);
+	fp_hmap_free(&s->pending, NULL);
+	fp_hmap_free(&s->retrieves, NULL);
+	fp_hmap_free(&s->nodes, NULL);
+	fp_hmap_free(&s->names, NULL);
 	free(s);
 }
 
@@ -675,6 +593,6 @@ size_t fp_session_pending(const struct fp_session *s)
 
 uint32_t fp_session_pending_op(const struct fp_session *s, uint64_t unique)
 {
-	const struct pend *p = (const struct pend *)hm_find(&s->pending, unique, NULL, NULL);
+	const struct pend *p = (const struct pend *)fp_hmap_find(&s->pending, unique, NULL, NULL);
 	return p ? p->opcode : 0;
 }
