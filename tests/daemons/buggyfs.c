@@ -54,6 +54,8 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "ll_main.h"
+
 #define TIMEOUT 1.0
 #define FIXED_TIME 1700000000
 #define NAME_LEN_MAX 255
@@ -969,65 +971,33 @@ static int make_tree(void)
 
 /* --no-bugs is ours: fuse_opt_parse takes it out of the arguments libfuse sees. */
 static const struct fuse_opt bf_optspec[] = {{"--no-bugs", 0, 1}, FUSE_OPT_END};
-static const char usage[] = "usage: %s [--no-bugs] [options] MOUNTPOINT\n";
 
-int main(int argc, char *argv[])
+/* Before the session, once the command line is good (ll_main.h). */
+static int bf_setup(struct fuse_args *args)
 {
-	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
-	struct fuse_cmdline_opts opts;
-	struct fuse_session *se;
-	int no_bugs = 0;
-	int ret = 1;
-
-	memset(&opts, 0, sizeof(opts));
-	if (fuse_opt_parse(&args, &no_bugs, bf_optspec, NULL) != 0)
-		goto out;
-	bugs = !no_bugs;
-	if (fuse_parse_cmdline(&args, &opts) != 0)
-		goto out;
-	if (opts.show_help) {
-		printf(usage, argv[0]);
-		fuse_cmdline_help();
-		fuse_lowlevel_help();
-		ret = 0;
-		goto out;
-	}
-	if (opts.show_version) {
-		printf("FUSE library version %s\n", fuse_pkgversion());
-		fflush(stdout); /* fuse_lowlevel_version() runs fusermount3, which prints too */
-		fuse_lowlevel_version();
-		ret = 0;
-		goto out;
-	}
-	if (!opts.mountpoint) {
-		fprintf(stderr, usage, argv[0]);
-		goto out;
-	}
+	(void)args;
 	/* Planted bug 1 crashes on purpose, again and again under a fuzzer: no core files. */
 	setrlimit(RLIMIT_CORE, &(struct rlimit){0, 0});
 	if (make_tree() != 0) {
 		fprintf(stderr, "buggyfs: out of memory\n");
-		goto out;
+		return -1;
 	}
 	if (!bugs)
 		fprintf(stderr, "buggyfs: planted bugs off\n");
+	return 0;
+}
 
-	se = fuse_session_new(&args, &bf_ops, sizeof(bf_ops), NULL);
-	if (!se)
-		goto out;
-	if (fuse_set_signal_handlers(se) != 0)
-		goto out_session;
-	if (fuse_session_mount(se, opts.mountpoint) != 0)
-		goto out_signals;
-	fuse_daemonize(opts.foreground);
-	ret = fuse_session_loop(se) ? 1 : 0;
-	fuse_session_unmount(se);
-out_signals:
-	fuse_remove_signal_handlers(se);
-out_session:
-	fuse_session_destroy(se);
-out:
-	free(opts.mountpoint);
+int main(int argc, char *argv[])
+{
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	int no_bugs = 0;
+	int ret = 1;
+
+	if (fuse_opt_parse(&args, &no_bugs, bf_optspec, NULL) == 0) {
+		bugs = !no_bugs;
+		ret = ll_main(&args, &bf_ops, sizeof(bf_ops), bf_setup, LL_HELP_FULL,
+			      "usage: %s [--no-bugs] [options] MOUNTPOINT\n");
+	}
 	fuse_opt_free_args(&args);
 	return ret;
 }

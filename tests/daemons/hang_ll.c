@@ -18,6 +18,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "ll_main.h"
+
 #define HELLO_INO 2
 #define STUCK_INO 3
 #define STUCK2_INO 4
@@ -145,33 +147,9 @@ static const struct fuse_lowlevel_ops hl_ops = {
 int main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
-	struct fuse_cmdline_opts opts;
-	struct fuse_session *se = NULL;
-	int ret = 1;
+	int ret = ll_main(&args, &hl_ops, sizeof(hl_ops), NULL, LL_HELP_TERSE,
+			  "usage: %s [-f] [-d] MOUNTPOINT\n");
 
-	if (fuse_parse_cmdline(&args, &opts) != 0)
-		return 1;
-	if (opts.show_help || opts.show_version || !opts.mountpoint) {
-		printf("usage: %s [-f] [-d] MOUNTPOINT\n", argv[0]);
-		ret = opts.mountpoint || opts.show_help || opts.show_version ? 0 : 1;
-		goto out;
-	}
-	se = fuse_session_new(&args, &hl_ops, sizeof(hl_ops), NULL);
-	if (!se)
-		goto out;
-	if (fuse_set_signal_handlers(se) != 0)
-		goto out_session;
-	if (fuse_session_mount(se, opts.mountpoint) != 0)
-		goto out_signals;
-	fuse_daemonize(opts.foreground);
-	ret = fuse_session_loop(se) ? 1 : 0;
-	fuse_session_unmount(se);
-out_signals:
-	fuse_remove_signal_handlers(se);
-out_session:
-	fuse_session_destroy(se);
-out:
-	free(opts.mountpoint);
 	fuse_opt_free_args(&args);
 	return ret;
 }

@@ -32,6 +32,8 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "ll_main.h"
+
 #define TIMEOUT 1.0
 #define FIXED_TIME 1700000000
 #define DATA_SIZE 100000
@@ -50,7 +52,7 @@ static enum regress regress = REGRESS_NONE;
 enum { ROOT_INO = FUSE_ROOT_ID, HELLO_INO, DATA_INO, SUB_INO, A_INO, B_INO, C_INO, NINODES };
 
 static const char hello_text[] = "Hello from regress_ll!\n";
-static char data_bin[DATA_SIZE]; /* filled in main() */
+static char data_bin[DATA_SIZE]; /* filled in rl_setup() */
 
 static const struct node {
 	const char *name;
@@ -289,17 +291,24 @@ static const struct fuse_lowlevel_ops rl_ops = {
 
 /* --regress=KIND is ours: fuse_opt_parse takes it out of the arguments libfuse sees. */
 static const struct fuse_opt rl_optspec[] = {{"--regress=%s", 0, 0}, FUSE_OPT_END};
-static const char usage[] = "usage: %s [--regress=size|errno|readdir] [options] MOUNTPOINT\n";
+
+/* Before the session, once the command line is good (ll_main.h). */
+static int rl_setup(struct fuse_args *args)
+{
+	(void)args;
+	for (size_t i = 0; i < DATA_SIZE; i++)
+		data_bin[i] = (char)((i * 7 + 3) & 0xff);
+	if (regress != REGRESS_NONE)
+		fprintf(stderr, "regress_ll: regression '%s' is on\n", regress_names[regress]);
+	return 0;
+}
 
 int main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	char *kind = NULL;
-	struct fuse_cmdline_opts opts;
-	struct fuse_session *se;
 	int ret = 1;
 
-	memset(&opts, 0, sizeof(opts));
 	if (fuse_opt_parse(&args, &kind, rl_optspec, NULL) != 0)
 		goto out;
 	if (kind) {
@@ -314,48 +323,10 @@ int main(int argc, char *argv[])
 		}
 		regress = k;
 	}
-	if (fuse_parse_cmdline(&args, &opts) != 0)
-		goto out;
-	if (opts.show_help) {
-		printf(usage, argv[0]);
-		fuse_cmdline_help();
-		fuse_lowlevel_help();
-		ret = 0;
-		goto out;
-	}
-	if (opts.show_version) {
-		printf("FUSE library version %s\n", fuse_pkgversion());
-		fflush(stdout); /* fuse_lowlevel_version() runs fusermount3, which prints too */
-		fuse_lowlevel_version();
-		ret = 0;
-		goto out;
-	}
-	if (!opts.mountpoint) {
-		fprintf(stderr, usage, argv[0]);
-		goto out;
-	}
-	for (size_t i = 0; i < DATA_SIZE; i++)
-		data_bin[i] = (char)((i * 7 + 3) & 0xff);
-	if (regress != REGRESS_NONE)
-		fprintf(stderr, "regress_ll: regression '%s' is on\n", regress_names[regress]);
-
-	se = fuse_session_new(&args, &rl_ops, sizeof(rl_ops), NULL);
-	if (!se)
-		goto out;
-	if (fuse_set_signal_handlers(se) != 0)
-		goto out_session;
-	if (fuse_session_mount(se, opts.mountpoint) != 0)
-		goto out_signals;
-	fuse_daemonize(opts.foreground);
-	ret = fuse_session_loop(se) ? 1 : 0;
-	fuse_session_unmount(se);
-out_signals:
-	fuse_remove_signal_handlers(se);
-out_session:
-	fuse_session_destroy(se);
+	ret = ll_main(&args, &rl_ops, sizeof(rl_ops), rl_setup, LL_HELP_FULL,
+		      "usage: %s [--regress=size|errno|readdir] [options] MOUNTPOINT\n");
 out:
 	free(kind);
-	free(opts.mountpoint);
 	fuse_opt_free_args(&args);
 	return ret;
 }

@@ -18,6 +18,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ll_main.h"
+
 #define DATA_INO 2
 static const char data_name[] = "data";
 
@@ -31,6 +33,7 @@ static const struct fuse_opt splice_optspec[] = {
 	{"file=%s", offsetof(struct splice_opts, file), 0},
 	FUSE_OPT_END,
 };
+static struct splice_opts sopts;
 
 static int fill_stat(fuse_ino_t ino, struct stat *st)
 {
@@ -142,51 +145,32 @@ static const struct fuse_lowlevel_ops sp_ops = {
 	.read = sp_read,
 };
 
-int main(int argc, char *argv[])
+/* -o file=PATH is ours, taken out of what libfuse's command line left. */
+static int sp_setup(struct fuse_args *args)
 {
-	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
-	struct fuse_cmdline_opts opts;
-	struct splice_opts sopts = {0};
-	struct fuse_session *se = NULL;
-	int ret = 1;
-
-	if (fuse_parse_cmdline(&args, &opts) != 0)
-		return 1;
-	if (opts.show_help || opts.show_version || !opts.mountpoint) {
-		printf("usage: %s [-f] [-d] -o file=PATH MOUNTPOINT\n", argv[0]);
-		ret = opts.mountpoint || opts.show_help || opts.show_version ? 0 : 1;
-		goto out;
-	}
-	if (fuse_opt_parse(&args, &sopts, splice_optspec, NULL) != 0)
-		goto out;
+	if (fuse_opt_parse(args, &sopts, splice_optspec, NULL) != 0)
+		return -1;
 	if (!sopts.file) {
 		fprintf(stderr, "splice_ll: -o file=PATH is required\n");
-		goto out;
+		return -1;
 	}
 	data_fd = open(sopts.file, O_RDONLY | O_CLOEXEC);
 	if (data_fd < 0) {
 		fprintf(stderr, "splice_ll: %s: %s\n", sopts.file, strerror(errno));
-		goto out;
+		return -1;
 	}
-	se = fuse_session_new(&args, &sp_ops, sizeof(sp_ops), NULL);
-	if (!se)
-		goto out;
-	if (fuse_set_signal_handlers(se) != 0)
-		goto out_session;
-	if (fuse_session_mount(se, opts.mountpoint) != 0)
-		goto out_signals;
-	fuse_daemonize(opts.foreground);
-	ret = fuse_session_loop(se) ? 1 : 0;
-	fuse_session_unmount(se);
-out_signals:
-	fuse_remove_signal_handlers(se);
-out_session:
-	fuse_session_destroy(se);
-out:
+	return 0;
+}
+
+int main(int argc, char *argv[])
+{
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	int ret = ll_main(&args, &sp_ops, sizeof(sp_ops), sp_setup, LL_HELP_TERSE,
+			  "usage: %s [-f] [-d] -o file=PATH MOUNTPOINT\n");
+
 	if (data_fd >= 0)
 		close(data_fd);
 	free(sopts.file);
-	free(opts.mountpoint);
 	fuse_opt_free_args(&args);
 	return ret;
 }
