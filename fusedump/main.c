@@ -36,9 +36,9 @@ static const char usage_text[] =
 	"usage: fusedump [-tvx] [--json] [-o FILE] [-c COUNT] [-B KIB] [--stats] [-m OPTS] [--devfd]\n"
 	"                [-w FILE [--print] [-s SNAPLEN] [-C SIZE [-W COUNT]]] -- DAEMON [ARGS...]\n"
 	"                [-g SCRIPT.lua]... [--lua-seed N] [--lua-fail-closed] [--lua-unsafe]\n"
-	"                [-Y EXPRESSION] [--top]\n"
+	"                [-Y EXPRESSION] [--lint] [--top]\n"
 	"       fusedump -r FILE [-tvx] [--json] [-o FILE] [-c COUNT] [--stats] [-Y EXPRESSION]\n"
-	"                [--top [--speed N]]\n";
+	"                [--lint] [--top [--speed N]]\n";
 
 static const char help_text[] =
 	"Run the FUSE daemon DAEMON ARGS..., unmodified, behind a transparent proxy, and print\n"
@@ -83,6 +83,8 @@ static const char help_text[] =
 	"                         print only messages for which the Lua EXPRESSION is true,\n"
 	"                         with the message's fields as names: 'op == \"LOOKUP\"',\n"
 	"                         'error and error ~= 0', 'path and path:match(\"%.log$\")'\n"
+	"      --lint             check every message against the protocol's rules (libproto's\n"
+	"                         lint) and mark each violation on its line: [lint RULE: ...]\n"
 	"      --top              show a live view on the terminal instead of the trace:\n"
 	"                         requests in flight, counts, errors, latencies, busiest\n"
 	"                         paths (keys: ? in the view; see fusedump(1))\n"
@@ -114,7 +116,7 @@ struct opts {
 	int lua_seeded, lua_unsafe, lua_fail_closed;
 	size_t lua_mem;
 	const char *filter;
-	int top, speed_set;
+	int top, speed_set, lint;
 	double speed; /* --top -r */
 	const char *write, *read;
 	int print;
@@ -176,7 +178,7 @@ static uint64_t size_arg(const char *arg)
 }
 
 /* Long options without a short one that could clash with a later short option. */
-enum { OPT_TOP = 0x100, OPT_SPEED };
+enum { OPT_TOP = 0x100, OPT_SPEED, OPT_LINT };
 
 static void parse_args(struct opts *o, int argc, char **argv)
 {
@@ -201,6 +203,7 @@ static void parse_args(struct opts *o, int argc, char **argv)
 		{"lua-mem", required_argument, NULL, 'M'},
 		{"display-filter", required_argument, NULL, 'Y'},
 		{"top", no_argument, NULL, OPT_TOP},
+		{"lint", no_argument, NULL, OPT_LINT},
 		{"speed", required_argument, NULL, OPT_SPEED},
 		{"mount-options", required_argument, NULL, 'm'},
 		{"devfd", no_argument, NULL, 'D'},
@@ -265,6 +268,9 @@ static void parse_args(struct opts *o, int argc, char **argv)
 			break;
 		case OPT_TOP:
 			o->top = 1;
+			break;
+		case OPT_LINT:
+			o->lint = 1;
 			break;
 		case OPT_SPEED: {
 			char *end;
@@ -406,6 +412,8 @@ static int mount_devfd(struct opts *o, struct ft_kernel *k, struct ft_mount_opts
 static int finish(struct fd_out *out, int code, const char *err)
 {
 	const char *name = out->name;
+	if (out->lint)
+		fprintf(stderr, "fusedump: %" PRIu64 " lint violations\n", out->violations);
 	if (out->filter && *fd_filter_error(out->filter))
 		fprintf(stderr, "fusedump: -Y: an error on some messages (they were left out): %s\n",
 			fd_filter_error(out->filter));
@@ -476,6 +484,10 @@ int main(int argc, char **argv)
 			fd_out_close(&out);
 			usage_error("%s", err);
 		}
+	}
+	if (o.lint && !(out.lint = fp_lint_new())) {
+		fprintf(stderr, "fusedump: out of memory\n");
+		return finish(&out, 1, NULL);
 	}
 	struct fd_stats stats;
 	memset(&stats, 0, sizeof(stats));

@@ -184,31 +184,60 @@ static void put_line(struct fd_out *o, int event)
 		o->dropped++;
 }
 
-/* The line for m with its mark, into o->line. */
+/* Put `word` at the end of the message's own line in o->line, before any -x hex lines. */
+static void mark_line(struct fd_out *o, const char *word, size_t wl)
+{
+	if (o->line.oom)
+		return;
+	const char *nl = memchr(o->line.s, '\n', o->line.len);
+	size_t at = nl ? (size_t)(nl - o->line.s) : o->line.len, tail = o->line.len - at;
+	fp_sbuf_put(&o->line, word, wl); /* grow by wl, then shift the tail */
+	if (!o->line.oom) {
+		memmove(o->line.s + at + wl, o->line.s + at, tail);
+		memcpy(o->line.s + at, word, wl);
+	}
+}
+
+/* The line for m with its mark and what it broke (o->marks), into o->line. */
 static void format_msg(struct fd_out *o, const struct fp_msg *m, unsigned mark)
 {
 	fp_sbuf_clear(&o->line);
 	if (o->json) {
 		fp_format_json(&o->line, m, o->fmt);
-		if (mark && o->line.len && o->line.s[o->line.len - 1] == '}') {
-			o->line.len--;
-			fp_sbuf_printf(&o->line, ",\"%s\":true}",
-				       mark & FD_MARK_INJECTED ? "injected" : "modified");
+		if (o->line.len && o->line.s[o->line.len - 1] == '}') {
+			if (mark & (FD_MARK_INJECTED | FD_MARK_MODIFIED)) {
+				o->line.len--;
+				fp_sbuf_printf(&o->line, ",\"%s\":true}",
+					       mark & FD_MARK_INJECTED ? "injected" : "modified");
+			}
+			if (o->marks.len) {
+				o->line.len--;
+				fp_sbuf_printf(&o->line, ",\"lint\":[%s]}", o->marks.s);
+			}
 		}
 	} else {
 		fp_format_text(&o->line, m, o->fmt);
-		if (mark && !o->line.oom) {
-			/* the mark ends the message's own line, before any -x hex lines */
-			const char *nl = memchr(o->line.s, '\n', o->line.len);
-			size_t at = nl ? (size_t)(nl - o->line.s) : o->line.len;
-			const char *word = mark & FD_MARK_INJECTED ? " [injected]" : " [modified]";
-			size_t wl = strlen(word), tail = o->line.len - at;
-			fp_sbuf_put(&o->line, word, wl); /* grow by wl, then shift the tail */
-			if (!o->line.oom) {
-				memmove(o->line.s + at + wl, o->line.s + at, tail);
-				memcpy(o->line.s + at, word, wl);
-			}
-		}
+		if (mark & (FD_MARK_INJECTED | FD_MARK_MODIFIED))
+			mark_line(o, mark & FD_MARK_INJECTED ? " [injected]" : " [modified]", 11);
+		if (o->marks.len)
+			mark_line(o, o->marks.s, o->marks.len);
+	}
+}
+
+/* A lint violation: " [lint RULE: TEXT]", or a JSON object, for the message's line. */
+static void on_lint(void *ctx, const struct fp_msg *m, const char *rule, const char *text)
+{
+	(void)m;
+	struct fd_out *o = ctx;
+	o->violations++;
+	if (o->json) {
+		fp_sbuf_printf(&o->marks, "%s{\"rule\":\"%s\",\"text\":", o->marks.len ? "," : "", rule);
+		fp_sbuf_json_quote(&o->marks, (const uint8_t *)text, strlen(text));
+		fp_sbuf_put(&o->marks, "}", 1);
+	} else {
+		fp_sbuf_printf(&o->marks, " [lint %s: ", rule);
+		fp_sbuf_quote(&o->marks, (const uint8_t *)text, strlen(text));
+		fp_sbuf_put(&o->marks, "]", 1);
 	}
 }
 
@@ -219,6 +248,13 @@ void fd_out_msg(struct fd_out *o, const struct fp_msg *m, const struct fp_conn *
 		fd_cap_msg(o->cap, m, conn, mark & FD_MARK_INJECTED ? FP_CAP_F_INJECTED : 0);
 	if (!o->text && !o->top)
 		return;
+	fp_sbuf_clear(&o->marks);
+	if (o->lint) {
+		/* every message, also those -Y leaves out: the rules follow the whole session */
+		fp_lint_set_flags(o->lint, mark & FD_MARK_SNAPPED ? FP_LINT_SNAPPED : 0);
+		fp_lint_check(o->lint, m, m->dir == FP_REQUEST ? FP_FROM_KERNEL : FP_FROM_DAEMON,
+			      conn ? conn : &FP_CONN_NEWEST, on_lint, o);
+	}
 	if (o->filter && !fd_filter_match(o->filter, (struct fp_msg *)m))
 		return;
 	if (o->top)
@@ -390,6 +426,9 @@ int fd_out_close(struct fd_out *o)
 	fp_msg_free(&o->mod);
 	fd_filter_free(o->filter);
 	o->filter = NULL;
+	fp_lint_free(o->lint);
+	o->lint = NULL;
+	fp_sbuf_free(&o->marks);
 	if (failed) {
 		errno = err;
 		return -1;

@@ -11,6 +11,7 @@
 
 #include "cap.h"
 #include "fuseproto/format.h"
+#include "fuseproto/lint.h"
 #include "fuseproto/msg.h"
 #include "queue.h"
 #include "top.h"
@@ -38,6 +39,9 @@ struct fd_out {
 	struct fd_cap *cap; /* -w, or NULL */
 	struct fd_top *top; /* --top, or NULL: shown every message and event; closed with the rest */
 	struct fd_filter *filter; /* -Y: only matching messages get a line; freed by fd_out_close */
+	struct fp_lint *lint; /* --lint: violations are marked on their lines; freed by fd_out_close */
+	uint64_t violations;  /* --lint: how many */
+	struct fp_sbuf marks; /* --lint: what the last message broke */
 	uint64_t cap_lost;  /* after fd_out_close: capture records dropped */
 	char cap_err[512];  /* after a failed fd_out_close: what went wrong with the capture */
 };
@@ -58,6 +62,7 @@ int fd_out_close(struct fd_out *o);
 /* How a message came to be, besides being read from one side and forwarded. */
 #define FD_MARK_INJECTED 0x01u /* made by fusedump or a script: " [injected]" */
 #define FD_MARK_MODIFIED 0x02u /* a copy changed by fusedump or a script: " [modified]" */
+#define FD_MARK_SNAPPED  0x04u /* cut by -s when captured (-r): for the lint, not shown */
 
 /* A decoded message: its trace line and its capture record. `conn`: the protocol version
  * negotiated when it was seen, for the capture; `mark`: FD_MARK_*. */

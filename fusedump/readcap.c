@@ -103,7 +103,8 @@ int fd_read_capture(const char *path, struct fd_out *out, struct fd_stats *stats
 			break;
 		}
 		fd_stats_msg(stats, &m, from, c.msglen);
-		fd_out_msg(out, &m, NULL, c.flags & FP_CAP_F_INJECTED ? FD_MARK_INJECTED : 0);
+		fd_out_msg(out, &m, fp_session_conn(s), (c.flags & FP_CAP_F_INJECTED ? FD_MARK_INJECTED : 0) |
+			   (c.len < c.msglen ? FD_MARK_SNAPPED : 0));
 		/* the reader of the output went away (| head): no use reading on. From a pipe
 		 * (fusedump -w - | fusedump -r -), which may wait for more, every line is passed
 		 * on at once, not in the batches of a file (out.c) */
