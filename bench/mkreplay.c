@@ -1,9 +1,10 @@
 /* mkreplay: write the capture of the replay benchmark (bench/replay.sh): INIT and its
  * reply, then N requests as a kernel would send them to instantd, with the replies instantd
  * gives (instant.h builds both): GETATTR 60 %, LOOKUP 30 % (in the root, among NAMES
- * names), READ of 4 KiB 10 %, in windows of W requests in flight: W requests, then their W
- * replies. GETATTR and READ only name nodeids that a LOOKUP reply of an earlier window gave
- * (or the root), as the kernel would. Records carry the version INIT negotiated as
+ * names), READ of 4 KiB 10 %, W requests in flight: after the first W, the reply to the
+ * oldest, then a new request, as a busy mount keeps its background requests going.
+ * GETATTR and READ only name nodeids that an earlier LOOKUP reply gave (or the root), as
+ * the kernel would. Records carry the version INIT negotiated as
  * fusedump -w stamps them, made-up times STEP_NS apart; a fixed seed makes the same file
  * every time. */
 #include <errno.h>
@@ -164,52 +165,68 @@ int main(int argc, char **argv)
 	/* the window's requests, kept for their replies */
 	uint8_t (*reqs)[REQ_MAX] = malloc(window * sizeof(*reqs));
 	size_t *lens = malloc(window * sizeof(*lens));
-	/* names looked up: their replies written (known) or in the current window */
-	uint16_t known[NAMES], pending[NAMES];
-	uint8_t state[NAMES] = {0}; /* 0: never looked up, 1: pending, 2: known */
-	unsigned nknown = 0, npending = 0;
+	/* names looked up: their replies written (known) or in flight */
+	uint16_t known[NAMES];
+	uint8_t state[NAMES] = {0}; /* 0: never looked up, 1: in flight, 2: known */
+	unsigned nknown = 0;
+	int32_t *looked = malloc(window * sizeof(*looked)); /* the name a LOOKUP in flight adds */
 	/* each run of 10 requests is this mix, shuffled */
 	uint32_t deck[10] = {FP_GETATTR, FP_GETATTR, FP_GETATTR, FP_GETATTR, FP_GETATTR,
 			     FP_GETATTR, FP_LOOKUP, FP_LOOKUP, FP_LOOKUP, FP_READ};
 	uint64_t count[3] = {0};
 	struct instant_conn ic = INSTANT_CONN_INIT;
 	int rc = 0;
-	if (!reqs || !lens) {
+	if (!reqs || !lens || !looked) {
 		fprintf(stderr, "mkreplay: out of memory\n");
 		rc = 1;
 	} else if (init(&g, &ic) < 0) {
 		rc = 1;
 	}
 
-	for (uint64_t done = 0; !rc && done < total;) {
-		uint64_t k, wn = total - done < window ? total - done : window;
-		for (k = 0; k < wn; k++, done++) {
-			if (done % 10 == 0)
-				for (unsigned i = 9; i > 0; i--) {
-					unsigned j = (unsigned)(rnd(&g) % (i + 1));
-					uint32_t t = deck[i];
-					deck[i] = deck[j];
-					deck[j] = t;
-				}
-			uint32_t op = deck[done % 10];
-			uint8_t *req = reqs[k];
-			const size_t hl = sizeof(struct fp_in_header);
-			/* before the first LOOKUP reply only the root is known: no file to read */
-			if (op == FP_READ && !nknown)
-				op = FP_GETATTR;
-			if (op == FP_LOOKUP) {
-				unsigned name = (unsigned)(rnd(&g) % NAMES);
-				char s[NAME_MAX_LEN];
-				int sl = snprintf(s, sizeof(s), "f%u", name);
-				lens[k] = request(&g, req, FP_LOOKUP, FP_ROOT_ID, (size_t)sl + 1);
-				memcpy(req + hl, s, (size_t)sl + 1);
-				if (!state[name]) {
-					state[name] = 1;
-					pending[npending++] = (uint16_t)name;
-				}
-				count[1]++;
-				continue;
+	/* a sliding window, as a busy mount keeps the kernel's background requests in flight:
+	 * once WINDOW requests are out, each new one follows the reply to the oldest */
+	uint64_t head = 0, inflight = 0;
+	for (uint64_t done = 0; !rc && (done < total || inflight);) {
+		if (inflight == window || (done == total && inflight)) {
+			uint64_t k = head % window;
+			size_t rn = instant_answer(reqs[k], lens[k], reply, sizeof(reply), &ic);
+			rc = put(&g, FP_CAP_T_DAEMON, reply, rn) < 0;
+			/* a LOOKUP's name can be used once its reply is out */
+			if (looked[k] >= 0 && state[looked[k]] == 1) {
+				state[looked[k]] = 2;
+				known[nknown++] = (uint16_t)looked[k];
 			}
+			head++;
+			inflight--;
+			continue;
+		}
+		uint64_t k = (head + inflight) % window;
+		if (done % 10 == 0)
+			for (unsigned i = 9; i > 0; i--) {
+				unsigned j = (unsigned)(rnd(&g) % (i + 1));
+				uint32_t t = deck[i];
+				deck[i] = deck[j];
+				deck[j] = t;
+			}
+		uint32_t op = deck[done % 10];
+		uint8_t *req = reqs[k];
+		const size_t hl = sizeof(struct fp_in_header);
+		looked[k] = -1;
+		/* before the first LOOKUP reply only the root is known: no file to read */
+		if (op == FP_READ && !nknown)
+			op = FP_GETATTR;
+		if (op == FP_LOOKUP) {
+			unsigned name = (unsigned)(rnd(&g) % NAMES);
+			char s[NAME_MAX_LEN];
+			int sl = snprintf(s, sizeof(s), "f%u", name);
+			lens[k] = request(&g, req, FP_LOOKUP, FP_ROOT_ID, (size_t)sl + 1);
+			memcpy(req + hl, s, (size_t)sl + 1);
+			if (!state[name]) {
+				state[name] = 1;
+				looked[k] = (int32_t)name;
+			}
+			count[1]++;
+		} else {
 			uint64_t nodeid = FP_ROOT_ID;
 			if (nknown) {
 				char s[NAME_MAX_LEN];
@@ -229,18 +246,9 @@ int main(int argc, char **argv)
 				count[2]++;
 			}
 		}
-		for (k = 0; !rc && k < wn; k++)
-			rc = put(&g, FP_CAP_T_KERNEL, reqs[k], lens[k]) < 0;
-		for (k = 0; !rc && k < wn; k++) {
-			size_t rn = instant_answer(reqs[k], lens[k], reply, sizeof(reply), &ic);
-			rc = put(&g, FP_CAP_T_DAEMON, reply, rn) < 0;
-		}
-		/* the window's replies are out: its names can be used from now on */
-		while (npending) {
-			uint16_t name = pending[--npending];
-			state[name] = 2;
-			known[nknown++] = name;
-		}
+		rc = put(&g, FP_CAP_T_KERNEL, req, lens[k]) < 0;
+		inflight++;
+		done++;
 	}
 	if (fp_capw_close(g.w, g.err, sizeof(g.err)) < 0) {
 		fprintf(stderr, "mkreplay: %s\n", g.err);
@@ -252,5 +260,6 @@ int main(int argc, char **argv)
 			" in flight at a time\n", out, total, count[0], count[1], count[2], window);
 	free(lens);
 	free(reqs);
+	free(looked);
 	return rc;
 }

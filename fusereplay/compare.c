@@ -56,7 +56,7 @@ void fr_cmp_ignored(const struct fr_cmp_opts *o, struct fp_sbuf *b)
 		fp_sbuf_printf(b, "nothing");
 }
 
-int fr_id_kind(const struct fp_field *f, enum fp_dir dir)
+static int id_kind_of(const struct fp_field *f, enum fp_dir dir)
 {
 	const char *n = f->name;
 	if (!strcmp(n, "fh") || (dir == FP_REQUEST && (!strcmp(n, "fh_in") || !strcmp(n, "fh_out"))))
@@ -69,7 +69,42 @@ int fr_id_kind(const struct fp_field *f, enum fp_dir dir)
 	return -1;
 }
 
+/* Field descriptors are libproto's static tables: the answer for each is remembered, as
+ * this runs for every integer of every message replayed. */
+#define KIND_CACHE 1024
+
+int fr_id_kind(const struct fp_field *f, enum fp_dir dir)
+{
+	static struct {
+		const struct fp_field *f;
+		int8_t kind[2];
+	} cache[KIND_CACHE];
+	size_t i = ((uintptr_t)f >> 3) % KIND_CACHE;
+	int d = dir == FP_REQUEST;
+	for (size_t n = 0; n < KIND_CACHE; n++, i = (i + 1) % KIND_CACHE) {
+		if (cache[i].f == f)
+			return cache[i].kind[d];
+		if (!cache[i].f) {
+			cache[i].f = f;
+			cache[i].kind[0] = (int8_t)id_kind_of(f, FP_REPLY);
+			cache[i].kind[1] = (int8_t)id_kind_of(f, FP_REQUEST);
+			return cache[i].kind[d];
+		}
+	}
+	return id_kind_of(f, dir);
+}
+
 /* ------------------------------------------------------------------ the walk */
+
+/* Where the walk is: a field, an array element by index, or a directory entry by name.
+ * The path is only put into words when there is a difference to report. */
+struct frame {
+	const char *name;     /* a field; NULL for an element */
+	const uint8_t *key;   /* an entry's name, or NULL for an element by index */
+	uint32_t keylen, index;
+};
+
+#define MAX_DEPTH 32
 
 struct walk {
 	const struct fr_cmp_opts *o;
@@ -79,27 +114,46 @@ struct walk {
 	fr_id_fn id;
 	void *ctx;
 	unsigned n;              /* differences */
-	unsigned ign;            /* > 0 inside an ignored field: walked for its ids only */
-	char path[1024];         /* "attr.size", "entries[\"b\"].type": for the report */
-	char gen[512];           /* "attr.size", "entries.type": for --ignore */
-	struct fp_sbuf a, b;
+	unsigned depth;
+	struct frame f[MAX_DEPTH];
+	struct fp_sbuf a, b, path;
 };
 
-/* Whether --ignore or the defaults name this field (gen is its generic path). */
-static int ignored(const struct walk *w, const char *name)
+static int named(const char *const *list, const char *name)
 {
-	if (!(w->o->flags & FR_CMP_STRICT))
-		for (unsigned i = 0; default_ignored[i]; i++)
-			if (!strcmp(default_ignored[i], name))
+	for (unsigned i = 0; list[i]; i++)
+		if (!strcmp(list[i], name))
+			return 1;
+	return 0;
+}
+
+/* Whether the defaults or --ignore take in the field where the walk is: by the name of
+ * it or of a field around it, or by a dotted path that ends its generic path ("attr.size",
+ * elements left out). */
+static int ignored(struct walk *w)
+{
+	char gen[512];
+	size_t gl = 0;
+	gen[0] = 0;
+	for (unsigned d = 0; d < w->depth; d++) {
+		const char *name = w->f[d].name;
+		if (!name)
+			continue;
+		if (!(w->o->flags & FR_CMP_STRICT) && named(default_ignored, name))
+			return 1;
+		if ((w->o->flags & FR_CMP_IGNORE_INO) && !strcmp(name, "ino"))
+			return 1;
+		for (unsigned i = 0; i < w->o->nignore; i++)
+			if (!strcmp(w->o->ignore[i], name))
 				return 1;
-	if ((w->o->flags & FR_CMP_IGNORE_INO) && !strcmp(name, "ino"))
-		return 1;
-	size_t gl = strlen(w->gen);
+		int k = snprintf(gen + gl, sizeof(gen) - gl, "%s%s", gl ? "." : "", name);
+		if (k > 0 && (size_t)k < sizeof(gen) - gl)
+			gl += (size_t)k;
+	}
 	for (unsigned i = 0; i < w->o->nignore; i++) {
 		const char *p = w->o->ignore[i];
 		size_t pl = strlen(p);
-		if (!strcmp(p, name) ||
-		    (pl <= gl && !strcmp(w->gen + gl - pl, p) && (pl == gl || w->gen[gl - pl - 1] == '.')))
+		if (pl <= gl && !strcmp(gen + gl - pl, p) && (pl == gl || gen[gl - pl - 1] == '.'))
 			return 1;
 	}
 	return 0;
@@ -107,36 +161,40 @@ static int ignored(const struct walk *w, const char *name)
 
 static void report(struct walk *w, const char *rec, const char *live)
 {
-	if (w->ign)
+	if (ignored(w))
 		return;
 	w->n++;
-	if (w->diff)
-		w->diff(w->ctx, w->path, rec, live);
-}
-
-/* Append ".name" (or "name" at the top), or with name NULL "[key]", an element of the
- * array just pushed; returns the old lengths for pop(). */
-struct mark {
-	size_t p, g;
-};
-
-static struct mark push(struct walk *w, const char *name, const char *key)
-{
-	struct mark m = {strlen(w->path), strlen(w->gen)};
-	size_t room = sizeof(w->path) - m.p;
-	if (!name) {
-		snprintf(w->path + m.p, room, "[%s]", key);
-		return m;
+	if (!w->diff)
+		return;
+	fp_sbuf_clear(&w->path);
+	for (unsigned d = 0; d < w->depth; d++) {
+		const struct frame *f = &w->f[d];
+		if (f->name) {
+			fp_sbuf_printf(&w->path, "%s%s", w->path.len ? "." : "", f->name);
+		} else if (f->key) {
+			fp_sbuf_put(&w->path, "[", 1);
+			fp_sbuf_quote(&w->path, f->key, f->keylen);
+			fp_sbuf_put(&w->path, "]", 1);
+		} else {
+			fp_sbuf_printf(&w->path, "[%u]", f->index);
+		}
 	}
-	snprintf(w->path + m.p, room, "%s%s", m.p ? "." : "", name);
-	snprintf(w->gen + m.g, sizeof(w->gen) - m.g, "%s%s", m.g ? "." : "", name);
-	return m;
+	w->diff(w->ctx, w->path.s ? w->path.s : "", rec, live);
 }
 
-static void pop(struct walk *w, struct mark m)
+/* Enter a field (name), an element by index (name NULL, key NULL) or an entry by name. */
+static int push(struct walk *w, const char *name, const uint8_t *key, uint32_t keylen,
+		uint32_t index)
 {
-	w->path[m.p] = 0;
-	w->gen[m.g] = 0;
+	if (w->depth == MAX_DEPTH)
+		return 0;
+	w->f[w->depth++] = (struct frame){name, key, keylen, index};
+	return 1;
+}
+
+static void pop(struct walk *w)
+{
+	w->depth--;
 }
 
 static uint32_t next_sibling(const struct fp_msg *m, uint32_t i)
@@ -208,61 +266,73 @@ static void cmp_leaf(struct walk *w, uint32_t ri, uint32_t li)
 	report(w, w->a.s, w->b.s);
 }
 
+/* A live directory entry, for matching by name. */
+struct named_entry {
+	const uint8_t *p;
+	uint32_t len, at; /* at: the element's index in v */
+	int used;
+};
+
+static int entry_cmp(const void *x, const void *y)
+{
+	const struct named_entry *a = x, *b = y;
+	if (a->len != b->len)
+		return a->len < b->len ? -1 : 1;
+	int c = memcmp(a->p, b->p, a->len);
+	return c ? c : (a->at > b->at) - (a->at < b->at);
+}
+
 /* A directory listing compared as a set: each recorded entry with the live one of the same
- * name. */
+ * name (the live names sorted, so that a listing of 10,000 entries stays quick). */
 static void cmp_entries_by_name(struct walk *w, uint32_t ra, uint32_t la)
 {
 	uint32_t lend = la + w->l->v[la].nsub, rend = ra + w->r->v[ra].nsub;
-	size_t nl = w->l->v[la].u;
-	uint32_t *live = calloc(nl ? nl : 1, sizeof(*live));
-	uint8_t *used = calloc(nl ? nl : 1, 1);
-	if (!live || !used) {
-		free(live);
-		free(used);
+	size_t nl = w->l->v[la].u, k = 0;
+	struct named_entry *live = calloc(nl ? nl : 1, sizeof(*live));
+	if (!live) {
 		report(w, "?", "out of memory comparing the entries");
 		return;
 	}
-	size_t k = 0;
-	for (uint32_t j = la + 1; j <= lend && k < nl; j = next_sibling(w->l, j))
-		live[k++] = j;
+	for (uint32_t j = la + 1; j <= lend && k < nl; j = next_sibling(w->l, j)) {
+		const struct fp_val *n = entry_name(w->l, j);
+		live[k++] = (struct named_entry){n ? n->p : NULL, n ? n->len : 0, j, 0};
+	}
 	nl = k;
-	struct fp_sbuf key = {0};
+	qsort(live, nl, sizeof(*live), entry_cmp);
 	for (uint32_t j = ra + 1; j <= rend; j = next_sibling(w->r, j)) {
 		const struct fp_val *rn = entry_name(w->r, j);
-		size_t m;
-		for (m = 0; m < nl; m++) {
-			if (used[m])
-				continue;
-			const struct fp_val *ln = entry_name(w->l, live[m]);
-			if (rn && ln && rn->len == ln->len && !memcmp(rn->p, ln->p, rn->len))
-				break;
+		struct named_entry want = {rn ? rn->p : NULL, rn ? rn->len : 0, 0, 0};
+		/* the first live entry of that name not matched yet */
+		size_t lo = 0, hi = nl;
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+			if (entry_cmp(&live[mid], &want) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
 		}
-		fp_sbuf_clear(&key);
-		if (rn)
-			fp_sbuf_quote(&key, rn->p, rn->len);
-		struct mark mk = push(w, NULL, key.s ? key.s : "?");
-		if (m == nl) {
+		while (lo < nl && live[lo].used && live[lo].len == want.len &&
+		       !memcmp(live[lo].p, want.p, want.len))
+			lo++;
+		int found = lo < nl && live[lo].len == want.len && !memcmp(live[lo].p, want.p, want.len);
+		if (!push(w, NULL, want.p ? want.p : (const uint8_t *)"?", want.p ? want.len : 1, 0))
+			continue;
+		if (!found) {
 			report(w, "present", "missing");
 		} else {
-			used[m] = 1;
-			cmp_node(w, j, live[m]);
+			live[lo].used = 1;
+			cmp_node(w, j, live[lo].at);
 		}
-		pop(w, mk);
+		pop(w);
 	}
 	for (size_t m = 0; m < nl; m++) {
-		if (used[m])
+		if (live[m].used ||
+		    !push(w, NULL, live[m].p ? live[m].p : (const uint8_t *)"?", live[m].p ? live[m].len : 1, 0))
 			continue;
-		const struct fp_val *ln = entry_name(w->l, live[m]);
-		fp_sbuf_clear(&key);
-		if (ln)
-			fp_sbuf_quote(&key, ln->p, ln->len);
-		struct mark mk = push(w, NULL, key.s ? key.s : "?");
 		report(w, "missing", "present");
-		pop(w, mk);
+		pop(w);
 	}
-	fp_sbuf_free(&key);
 	free(live);
-	free(used);
 }
 
 static void cmp_array(struct walk *w, uint32_t ri, uint32_t li)
@@ -273,17 +343,16 @@ static void cmp_array(struct walk *w, uint32_t ri, uint32_t li)
 		return;
 	}
 	uint32_t rj = ri + 1, lj = li + 1, rend = ri + r->nsub, lend = li + w->l->v[li].nsub;
-	char key[24];
 	for (unsigned i = 0; rj <= rend || lj <= lend; i++) {
-		snprintf(key, sizeof(key), "%u", i);
-		struct mark mk = push(w, NULL, key);
-		if (rj > rend)
-			report(w, "missing", "present");
-		else if (lj > lend)
-			report(w, "present", "missing");
-		else
-			cmp_node(w, rj, lj);
-		pop(w, mk);
+		if (push(w, NULL, NULL, 0, i)) {
+			if (rj > rend)
+				report(w, "missing", "present");
+			else if (lj > lend)
+				report(w, "present", "missing");
+			else
+				cmp_node(w, rj, lj);
+			pop(w);
+		}
 		if (rj <= rend)
 			rj = next_sibling(w->r, rj);
 		if (lj <= lend)
@@ -301,22 +370,19 @@ static void cmp_children(struct walk *w, uint32_t ri, uint32_t li)
 		const struct fp_val *r = rj <= rend ? &w->r->v[rj] : NULL;
 		const struct fp_val *l = lj <= lend ? &w->l->v[lj] : NULL;
 		if (r && l && r->f == l->f) {
-			struct mark mk = push(w, r->f->name, NULL);
-			unsigned ign = ignored(w, r->f->name);
-			w->ign += ign;
-			cmp_node(w, rj, lj);
-			w->ign -= ign;
-			pop(w, mk);
+			if (push(w, r->f->name, NULL, 0, 0)) {
+				cmp_node(w, rj, lj);
+				pop(w);
+			}
 			rj = next_sibling(w->r, rj);
 			lj = next_sibling(w->l, lj);
 			continue;
 		}
 		/* one side has a field the other lacks: report the first of them, skip it */
 		const struct fp_val *x = r ? r : l;
-		if (!(x->f->flags & FP_F_PAD) && !ignored(w, x->f->name)) {
-			struct mark mk = push(w, x->f->name, NULL);
+		if (!(x->f->flags & FP_F_PAD) && push(w, x->f->name, NULL, 0, 0)) {
 			report(w, r ? "present" : "missing", r ? "missing" : "present");
-			pop(w, mk);
+			pop(w);
 		}
 		if (r)
 			rj = next_sibling(w->r, rj);
@@ -359,19 +425,20 @@ unsigned fr_compare(const struct fr_cmp_opts *o, const struct fp_msg *rec, int r
 	if (rec->h.error != live->h.error) {
 		errno_text(&w.a, rec->h.error);
 		errno_text(&w.b, live->h.error);
-		snprintf(w.path, sizeof(w.path), "error");
+		push(&w, "error", NULL, 0, 0);
 		report(&w, w.a.s, w.b.s);
 	} else if (live->status != FP_OK && rec->status == FP_OK) {
-		snprintf(w.path, sizeof(w.path), "decode");
+		push(&w, "decode", NULL, 0, 0);
 		report(&w, "well-formed", live->reason);
 	} else if (rec->body != UINT32_MAX && live->body != UINT32_MAX) {
 		cmp_node(&w, rec->body, live->body);
 	} else if ((rec->body == UINT32_MAX) != (live->body == UINT32_MAX)) {
-		snprintf(w.path, sizeof(w.path), "body");
+		push(&w, "body", NULL, 0, 0);
 		report(&w, rec->body == UINT32_MAX ? "none" : "present",
 		       live->body == UINT32_MAX ? "none" : "present");
 	}
 	fp_sbuf_free(&w.a);
 	fp_sbuf_free(&w.b);
+	fp_sbuf_free(&w.path);
 	return w.n;
 }

@@ -200,8 +200,9 @@ struct fuzzer {
 	uint8_t *buf;           /* FT_MSG_MAX-sized scratch for encoding */
 	int errfd;              /* the daemons' stderr (a memfd) */
 	uint64_t runs, requests, t0;
-	unsigned nfound;
-	char found[MAX_FINDINGS][64];
+	unsigned nfound;        /* confirmed findings */
+	unsigned nseen;         /* kinds seen, confirmed or not: each is looked at once */
+	char seen[MAX_FINDINGS][64];
 	struct fr_outcome last;
 };
 
@@ -477,6 +478,13 @@ static int pick(struct fuzzer *z, struct seq *out)
 	return 0;
 }
 
+static uint64_t now_mono(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
+}
+
 /* ------------------------------------------------------------------ running */
 
 static volatile sig_atomic_t stop_now;
@@ -745,16 +753,25 @@ static void save_stderr(struct fuzzer *z, const char *path)
 
 static void finding(struct fuzzer *z, struct seq *s, const char *sig)
 {
-	if (z->nfound == MAX_FINDINGS)
+	if (z->nseen == MAX_FINDINGS)
 		return;
-	snprintf(z->found[z->nfound++], sizeof(z->found[0]), "%s", sig);
+	snprintf(z->seen[z->nseen++], sizeof(z->seen[0]), "%s", sig);
+	uint64_t found_at = z->runs;
 	size_t idx[1024];
 	size_t before = requests_of(s, idx, 1024);
-	int again = reproduces(z, s, sig);
-	if (again) {
-		minimize_requests(z, s, sig);
-		minimize_fields(z, s, sig);
+	/* a finding counts when a second run shows it too: a busy machine can make a daemon
+	 * late once */
+	if (!reproduces(z, s, sig)) {
+		if (z->o->progress)
+			fputs("\r\033[K", stderr);
+		printf("# unconfirmed at run %" PRIu64 ": %s (a second run of the same %zu requests did "
+		       "not show it)\n", found_at, sig, before);
+		fflush(stdout);
+		return;
 	}
+	z->nfound++;
+	minimize_requests(z, s, sig);
+	minimize_fields(z, s, sig);
 	/* the last run, with the wire recorded: the reproducer */
 	struct transcript t = {.s = {.conn = s->conn}};
 	char got[64];
@@ -788,26 +805,20 @@ static void finding(struct fuzzer *z, struct seq *s, const char *sig)
 	}
 	if (z->o->progress)
 		fputs("\r\033[K", stderr);
-	printf("finding %u: %s: %s; %zu requests%s (from %zu), %s: %s\n", z->nfound, sig, text,
-	       after, again ? "" : " (not minimized: a second run did not reproduce it)", before,
-	       verdict, saved ? path : err);
+	unsigned secs = (unsigned)((now_mono() - z->t0) / NS_PER_S);
+	printf("finding %u at %02u:%02u:%02u, run %" PRIu64 ": %s: %s; %zu requests (from %zu), "
+	       "%s: %s\n", z->nfound, secs / 3600, secs / 60 % 60, secs % 60, found_at, sig, text,
+	       after, before, verdict, saved ? path : err);
 	fflush(stdout);
 	seq_free(&t.s);
 }
 
 static int known(const struct fuzzer *z, const char *sig)
 {
-	for (unsigned i = 0; i < z->nfound; i++)
-		if (!strcmp(z->found[i], sig))
+	for (unsigned i = 0; i < z->nseen; i++)
+		if (!strcmp(z->seen[i], sig))
 			return 1;
 	return 0;
-}
-
-static uint64_t now_mono(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
 }
 
 static void status(struct fuzzer *z, int last)
@@ -859,7 +870,8 @@ int fr_fuzz(const struct fr_fuzz_opts *o)
 	z.t0 = now_mono();
 	uint64_t last_status = 0, until = o->seconds ? z.t0 + o->seconds * NS_PER_S : 0;
 	unsigned failed_starts = 0;
-	while (!stop_now && (!o->runs || z.runs < o->runs) && (!until || now_mono() < until)) {
+	while (!stop_now && (!o->runs || z.runs < o->runs) && (!until || now_mono() < until) &&
+	       (!o->max_findings || z.nfound < o->max_findings)) {
 		struct seq s;
 		if (pick(&z, &s) < 0) {
 			fprintf(stderr, "fusereplay: out of memory\n");

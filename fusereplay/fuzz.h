@@ -15,6 +15,7 @@ struct fr_fuzz_opts {
 	uint64_t seed;          /* --seed: the same seed, captures and daemon give the same runs */
 	uint64_t seconds;       /* --time (0: no limit) */
 	uint64_t runs;          /* --runs (0: no limit) */
+	unsigned max_findings;  /* --max-findings: stop after that many (0: no limit) */
 	const char *findings;   /* --findings: the directory for reproducers */
 	int progress;           /* a status line on a terminal */
 };

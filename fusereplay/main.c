@@ -26,7 +26,7 @@ static const char usage_text[] =
 	"                  [-c COUNT] [--before CMD] [--devfd] [--lint] CAPTURE -- DAEMON [ARGS...]\n"
 	"       fusereplay --serve [-v] [--unmatched ERRNO] [-m OPTS] CAPTURE MOUNTPOINT\n"
 	"       fusereplay --fuzz [--seed N] [--time SEC] [--runs N] [--findings DIR]\n"
-	"                  [--timeout SEC] [--devfd] CAPTURE... -- DAEMON [ARGS...]\n";
+	"                  [--max-findings N] [--timeout SEC] [--devfd] CAPTURE... -- DAEMON [ARGS...]\n";
 
 static const char help_text[] =
 	"Play the kernel's part of the FUSE session in CAPTURE (written by fusedump -w) against\n"
@@ -80,6 +80,7 @@ static const char help_text[] =
 	"      --time SEC         fuzz for SEC seconds (default: until interrupted)\n"
 	"      --runs N           fuzz for N runs\n"
 	"      --findings DIR     where findings go (default fusereplay-findings)\n"
+	"      --max-findings N   stop after N different findings\n"
 	"\n"
 	"  -h, --help             this help\n"
 	"      --version          the version\n";
@@ -124,7 +125,7 @@ static int errno_arg(const char *arg)
 enum {
 	OPT_CONCURRENCY = 0x100, OPT_SPEED, OPT_TIMEOUT, OPT_IGNORE, OPT_IGNORE_INO, OPT_STRICT,
 	OPT_ORDERED, OPT_BEFORE, OPT_DEVFD, OPT_JSON, OPT_SERVE, OPT_UNMATCHED, OPT_VERSION,
-	OPT_LINT, OPT_FUZZ, OPT_SEED, OPT_TIME, OPT_RUNS, OPT_FINDINGS,
+	OPT_LINT, OPT_FUZZ, OPT_SEED, OPT_TIME, OPT_RUNS, OPT_FINDINGS, OPT_MAX_FINDINGS,
 };
 
 int main(int argc, char **argv)
@@ -147,6 +148,7 @@ int main(int argc, char **argv)
 		{"time", required_argument, NULL, OPT_TIME},
 		{"runs", required_argument, NULL, OPT_RUNS},
 		{"findings", required_argument, NULL, OPT_FINDINGS},
+		{"max-findings", required_argument, NULL, OPT_MAX_FINDINGS},
 		{"quiet", no_argument, NULL, 'q'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"serve", no_argument, NULL, OPT_SERVE},
@@ -199,6 +201,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_FINDINGS:
 			f.findings = optarg;
+			break;
+		case OPT_MAX_FINDINGS:
+			f.max_findings = (unsigned)number(optarg, "--max-findings", 1, 64);
 			break;
 		case OPT_IGNORE:
 			if (fr_cmp_ignore(&r.cmp, optarg) < 0)

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/pidfd.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -39,13 +40,19 @@
 #define UNIQUE_STEP 2          /* the kernel's uniques go up by 2; bit 0 marks INTERRUPTs */
 #define EXIT_GRACE_NS (5 * NS_PER_S) /* the daemon's time to end after we let go */
 #define PROGRESS_NS (NS_PER_S / 5)
+#define BATCH 64                    /* requests sent with one sendmmsg(2), at most */
+#define BATCH_BYTES (256u << 10)    /* and their bytes */
 
 /* One replayed request, until both its replies (or their absence) are known. */
 struct pend {
 	uint64_t cap_unique, live_unique;
 	struct fp_reqinfo ri;
-	char *desc;            /* `READ "/a" offset=0 size=4096`, for the report */
+	const char *label;     /* what stands for the request when there is none ("daemon") */
+	char *desc;            /* `READ "/a" offset=0 size=4096`, made when first reported */
 	char *path;            /* or NULL */
+	const uint8_t *req;    /* the request as captured (stored after the struct) */
+	uint32_t reqlen;
+	struct fp_conn req_conn;
 	uint8_t *rec, *live;   /* the replies' bytes */
 	uint32_t reclen, livelen;
 	int rec_snapped;
@@ -66,7 +73,7 @@ struct replay {
 					* --lint, every live message */
 	struct fp_lint *lint;          /* with --lint */
 	struct fp_conn live_conn;
-	struct fp_msg req, a, b;       /* scratch decodes */
+	struct fp_msg req, a, b, d;    /* scratch decodes */
 	struct fr_map by_cap, by_live; /* pend by the capture's unique, by the live one */
 	struct fr_map ids[FR_ID_KINDS];
 	struct fr_map dups;            /* live uniques sent twice (a capture that reuses one) */
@@ -91,6 +98,13 @@ struct replay {
 	int failed;                    /* broken input: exit 2 */
 	char daemon_end[96];           /* why the daemon is gone, for the report */
 	uint8_t *buf;                  /* a request being rewritten */
+	struct {                       /* requests ready to go, sent together */
+		uint8_t *data;
+		size_t len;
+		unsigned n;
+		size_t off[BATCH], size[BATCH];
+		struct pend *p[BATCH];
+	} q;
 };
 
 static uint64_t now_mono(void)
@@ -130,6 +144,45 @@ static void progress(struct replay *r, int force)
 		r->missing, s > 0 ? (double)r->sent / s : 0.0);
 }
 
+/* A short name for a request: op, path, then its names, offset and size. */
+static char *describe(const struct fp_msg *m, const char *path)
+{
+	struct fp_sbuf b = {0};
+	const char *op = fp_op_name(m->opcode);
+	fp_sbuf_printf(&b, "%s", op ? op : "?");
+	if (path) {
+		fp_sbuf_put(&b, " ", 1);
+		fp_sbuf_quote(&b, (const uint8_t *)path, strlen(path));
+	}
+	if (m->body != UINT32_MAX) {
+		uint32_t end = m->body + m->v[m->body].nsub;
+		for (uint32_t i = m->body + 1; i <= end; i++) {
+			const struct fp_val *v = &m->v[i];
+			const char *n = v->f->name;
+			if (v->f->kind == FP_K_STR ||
+			    (fp_kind_is_int(v->f->kind) &&
+			     (!strcmp(n, "offset") || !strcmp(n, "size") || !strcmp(n, "mask") ||
+			      !strcmp(n, "valid")))) {
+				fp_sbuf_printf(&b, " %s=", n);
+				fp_format_value(&b, m, (long)i, 0);
+			}
+		}
+	}
+	return b.oom ? (fp_sbuf_free(&b), NULL) : b.s;
+}
+
+/* The request's short name, made from its captured bytes the first time it is needed:
+ * most requests compare equal and never need one. */
+static const char *pend_desc(struct replay *r, const struct pend *cp)
+{
+	struct pend *p = (struct pend *)cp;
+	if (p->label)
+		return p->label;
+	if (!p->desc && fp_decode(&r->d, p->req, p->reqlen, FP_FROM_KERNEL, &p->req_conn, NULL) >= 0)
+		p->desc = describe(&r->d, p->path);
+	return p->desc ? p->desc : "?";
+}
+
 /* One difference: `field` of the request p, recorded value vs live. */
 static void diff_line(struct replay *r, const struct pend *p, const char *field,
 		      const char *rec, const char *live)
@@ -145,8 +198,9 @@ static void diff_line(struct replay *r, const struct pend *p, const char *field,
 			fp_sbuf_put(b, ",\"path\":", 8);
 			fp_sbuf_json_quote(b, (const uint8_t *)p->path, strlen(p->path));
 		}
+		const char *desc = pend_desc(r, p);
 		fp_sbuf_put(b, ",\"request\":", 11);
-		fp_sbuf_json_quote(b, (const uint8_t *)p->desc, strlen(p->desc));
+		fp_sbuf_json_quote(b, (const uint8_t *)desc, strlen(desc));
 		fp_sbuf_put(b, ",\"field\":", 9);
 		fp_sbuf_json_quote(b, (const uint8_t *)field, strlen(field));
 		fp_sbuf_put(b, ",\"recorded\":", 12);
@@ -163,7 +217,7 @@ static void diff_line(struct replay *r, const struct pend *p, const char *field,
 	} else {
 		if (p->cap_unique)
 			fp_sbuf_printf(b, "#%" PRIu64 " ", p->cap_unique);
-		fp_sbuf_printf(b, "%s: %s: recorded %s, live %s\n", p->desc, field, rec ? rec : "none",
+		fp_sbuf_printf(b, "%s: %s: recorded %s, live %s\n", pend_desc(r, p), field, rec ? rec : "none",
 			       live ? live : "none");
 	}
 }
@@ -184,35 +238,6 @@ static void on_id(void *ctx, enum fr_id_kind kind, uint64_t rec, uint64_t live)
 	struct diffctx *d = ctx;
 	if (rec && fr_map_put(&d->r->ids[kind], rec, live) < 0)
 		d->r->failed = 1;
-}
-
-/* A short name for a request: op, path, then its names, offset and size. */
-static char *describe(const struct fp_msg *m, char **path)
-{
-	struct fp_sbuf b = {0};
-	const char *op = fp_op_name(m->opcode);
-	fp_sbuf_printf(&b, "%s", op ? op : "?");
-	*path = NULL;
-	if (m->path_known) {
-		fp_sbuf_put(&b, " ", 1);
-		fp_sbuf_quote(&b, (const uint8_t *)m->path, strlen(m->path));
-		*path = strdup(m->path);
-	}
-	if (m->body != UINT32_MAX) {
-		uint32_t end = m->body + m->v[m->body].nsub;
-		for (uint32_t i = m->body + 1; i <= end; i++) {
-			const struct fp_val *v = &m->v[i];
-			const char *n = v->f->name;
-			if (v->f->kind == FP_K_STR ||
-			    (fp_kind_is_int(v->f->kind) &&
-			     (!strcmp(n, "offset") || !strcmp(n, "size") || !strcmp(n, "mask") ||
-			      !strcmp(n, "valid")))) {
-				fp_sbuf_printf(&b, " %s=", n);
-				fp_format_value(&b, m, (long)i, 0);
-			}
-		}
-	}
-	return b.oom ? (fp_sbuf_free(&b), NULL) : b.s;
 }
 
 static void pend_free(struct replay *r, struct pend *p)
@@ -254,7 +279,7 @@ static void on_lint(void *ctx, const struct fp_msg *m, const char *rule, const c
 	for (unsigned i = 0; c->p && c->p->req_bad && asked[i]; i++)
 		if (!strcmp(rule, asked[i]))
 			return;
-	static const struct pend notify = {.desc = "notification"};
+	static const struct pend notify = {.label = "notification"};
 	const struct pend *p = c->p ? c->p : &notify;
 	char field[48];
 	snprintf(field, sizeof(field), "lint %s", rule);
@@ -307,7 +332,7 @@ static void settle(struct replay *r, struct pend *p)
 	if (!n && r->o->verbose)
 		fp_sbuf_printf(&r->out, r->o->json ?
 			       "{\"type\":\"equal\",\"unique\":%" PRIu64 "}\n" : "#%" PRIu64 " %s: equal\n",
-			       p->cap_unique, p->desc);
+			       p->cap_unique, pend_desc(r, p));
 	pend_free(r, p);
 }
 
@@ -442,6 +467,9 @@ static int start_daemon(struct replay *r, struct ft_shims *sh)
 		close(sv[0]);
 		return -1;
 	}
+	/* who wrote each message (fusedump shows it) is of no use here, and costs every recv */
+	int off = 0;
+	setsockopt(sv[0], SOL_SOCKET, SO_PASSCRED, &off, sizeof(off));
 	r->sock_open = 1;
 	return 0;
 fail:
@@ -542,18 +570,80 @@ static int may_send(const struct replay *r, uint64_t cap_ts)
 	return 1;
 }
 
+static void drain(struct replay *r);
+static void flush(struct replay *r);
+
+/* Send one request; while the socket is full, take in what the daemon writes (it may be
+ * blocked on writing a reply), for at most the reply timeout. */
 static int send_all(struct replay *r, const uint8_t *buf, size_t len)
 {
+	uint64_t until = now_mono() + r->o->timeout_ns;
 	while (ft_chan_send(&r->sock, buf, len) < 0) {
 		if (errno != EAGAIN)
 			return -1;
-		struct pollfd p = {.fd = r->sock.fd, .events = POLLOUT};
-		if (poll(&p, 1, 1000) == 0 && now_mono() - r->t0 > r->o->timeout_ns) {
+		struct pollfd p = {.fd = r->sock.fd, .events = POLLOUT | POLLIN};
+		if (poll(&p, 1, 100) > 0 && (p.revents & POLLIN))
+			drain(r);
+		if (!r->sock_open) {
+			errno = EPIPE;
+			return -1;
+		}
+		if (now_mono() > until) {
 			errno = ETIMEDOUT;
 			return -1;
 		}
 	}
 	return 0;
+}
+
+/* A request that could not be sent: it will have no reply. */
+static void send_failed(struct replay *r, struct pend *p)
+{
+	if (!r->daemon_end[0])
+		snprintf(r->daemon_end, sizeof(r->daemon_end), "none (sending failed: %s)",
+			 strerror(errno));
+	if (p && !p->timed_out) {
+		p->timed_out = 1;
+		r->outstanding--;
+	}
+}
+
+/* Send the requests waiting in the batch: sendmmsg(2), and while the socket is full, take
+ * in what the daemon writes. */
+static void flush(struct replay *r)
+{
+	unsigned done = 0;
+	uint64_t until = now_mono() + r->o->timeout_ns;
+	while (done < r->q.n) {
+		struct mmsghdr mm[BATCH];
+		struct iovec iov[BATCH];
+		unsigned n = r->q.n - done;
+		for (unsigned i = 0; i < n; i++) {
+			iov[i] = (struct iovec){r->q.data + r->q.off[done + i], r->q.size[done + i]};
+			mm[i] = (struct mmsghdr){.msg_hdr = {.msg_iov = &iov[i], .msg_iovlen = 1}};
+		}
+		int k = r->sock_open ? sendmmsg(r->sock.fd, mm, n, MSG_DONTWAIT | MSG_NOSIGNAL) : -1;
+		if (!r->sock_open)
+			errno = EPIPE;
+		if (k > 0) {
+			done += (unsigned)k;
+			continue;
+		}
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0 && errno == EAGAIN && now_mono() < until) {
+			struct pollfd pf = {.fd = r->sock.fd, .events = POLLOUT | POLLIN};
+			if (poll(&pf, 1, 100) > 0 && (pf.revents & POLLIN))
+				drain(r);
+			continue;
+		}
+		if (k < 0 && errno == EAGAIN)
+			errno = ETIMEDOUT;
+		for (; done < r->q.n; done++)
+			send_failed(r, r->q.p[done]);
+	}
+	r->q.n = 0;
+	r->q.len = 0;
 }
 
 /* Send the captured request c (already fed to the recorded session as r->req). */
@@ -583,13 +673,17 @@ static void send_request(struct replay *r, const struct fp_cap_msg *c)
 	int noreply = dup || (m->op && (m->op->flags & FP_OP_NOREPLY));
 	struct pend *p = NULL;
 	if (!noreply) {
-		p = calloc(1, sizeof(*p));
-		if (!p || !(p->desc = describe(m, &p->path))) {
+		p = calloc(1, sizeof(*p) + c->len);
+		if (!p || (m->path_known && !(p->path = strdup(m->path)))) {
 			free(p);
 			fprintf(stderr, "fusereplay: out of memory\n");
 			r->failed = 1;
 			return;
 		}
+		memcpy(p + 1, c->buf, c->len);
+		p->req = (const uint8_t *)(p + 1);
+		p->reqlen = c->len;
+		p->req_conn = *fp_session_conn(r->rec_sess);
 		p->cap_unique = m->h.unique;
 		p->live_unique = unique;
 		p->req_bad = m->status != FP_OK;
@@ -601,7 +695,6 @@ static void send_request(struct replay *r, const struct fp_cap_msg *c)
 		p->deadline = now_mono() + r->o->timeout_ns;
 		if (fr_map_put(&r->by_cap, p->cap_unique, (uintptr_t)p) < 0 ||
 		    fr_map_put(&r->by_live, unique, (uintptr_t)p) < 0) {
-			free(p->desc);
 			free(p->path);
 			free(p);
 			r->failed = 1;
@@ -623,16 +716,22 @@ static void send_request(struct replay *r, const struct fp_cap_msg *c)
 	r->sent++;
 	if (r->o->wire)
 		r->o->wire(r->o->wire_ctx, 0, r->buf, c->len);
-	if (send_all(r, r->buf, c->len) < 0) {
-		if (!r->daemon_end[0])
-			snprintf(r->daemon_end, sizeof(r->daemon_end), "none (sending failed: %s)",
-				 strerror(errno));
-		if (p)
-			p->timed_out = 1;
-		return;
-	}
 	if (p)
 		r->outstanding++;
+	/* with several requests in flight, they go out together; one at a time, at once */
+	if (r->o->concurrency > 1 && c->len <= BATCH_BYTES) {
+		if (r->q.n == BATCH || r->q.len + c->len > BATCH_BYTES)
+			flush(r);
+		memcpy(r->q.data + r->q.len, r->buf, c->len);
+		r->q.off[r->q.n] = r->q.len;
+		r->q.size[r->q.n] = c->len;
+		r->q.p[r->q.n++] = p;
+		r->q.len += c->len;
+		return;
+	}
+	flush(r);
+	if (send_all(r, r->buf, c->len) < 0)
+		send_failed(r, p);
 }
 
 /* A reply (or notification) from the live daemon. */
@@ -660,7 +759,7 @@ static void live_msg(struct replay *r, const struct ft_rx *rx)
 		live_feed(r, FP_FROM_DAEMON, rx->buf, rx->len, 0, NULL);
 		/* an INTERRUPT's answer (EAGAIN), or a unique nobody waits for */
 		if (!(unique & 1)) {
-			struct pend q = {.desc = "a reply to a unique never sent or already answered"};
+			struct pend q = {.label = "a reply to a unique never sent or already answered"};
 			char u[32];
 			snprintf(u, sizeof(u), "%" PRIu64, unique);
 			diff_line(r, &q, "reply", NULL, u);
@@ -745,6 +844,26 @@ static void expire(struct replay *r, uint64_t now, const char *why)
 	}
 }
 
+/* Take in everything the daemon has written. */
+static void drain(struct replay *r)
+{
+	while (r->sock_open) {
+		struct ft_rx rx;
+		int got = ft_chan_recv(&r->sock, &rx);
+		if (got == FT_RECV_MSG) {
+			live_msg(r, &rx);
+			continue;
+		}
+		if (got == FT_RECV_EOF || got == FT_RECV_ERR) {
+			r->daemon_gone = 1;
+			close(r->sock.fd);
+			ft_chan_free(&r->sock);
+			r->sock_open = 0;
+		}
+		break;
+	}
+}
+
 /* Wait for something from the daemon (or its shims) until `until` (0: just look). */
 static void wait_daemon(struct replay *r, uint64_t until)
 {
@@ -767,21 +886,7 @@ static void wait_daemon(struct replay *r, uint64_t until)
 		on_ctl(r);
 	if (pi >= 0 && p[pi].revents)
 		reap(r);
-	while (r->sock_open) {
-		struct ft_rx rx;
-		int got = ft_chan_recv(&r->sock, &rx);
-		if (got == FT_RECV_MSG) {
-			live_msg(r, &rx);
-			continue;
-		}
-		if (got == FT_RECV_EOF || got == FT_RECV_ERR) {
-			r->daemon_gone = 1;
-			close(r->sock.fd);
-			ft_chan_free(&r->sock);
-			r->sock_open = 0;
-		}
-		break;
-	}
+	drain(r);
 	if (r->child_reaped && r->daemon_fd >= 0) {
 		/* it ended before it took its socket: there will be no EOF */
 		hand_over_done(r);
@@ -826,6 +931,8 @@ static const char *gone_why(struct replay *r)
 /* Until the next request may go (or nothing more will come). */
 static void wait_turn(struct replay *r, uint64_t cap_ts)
 {
+	if (!may_send(r, cap_ts))
+		flush(r);
 	while (!r->failed && !may_send(r, cap_ts)) {
 		if (r->daemon_gone) {
 			expire(r, now_mono(), gone_why(r));
@@ -929,7 +1036,6 @@ static int run(struct replay *r, fr_source_fn next, void *src, struct ft_shims *
 		} else {
 			send_request(r, &c);
 		}
-		wait_daemon(r, 0);
 		progress(r, 0);
 	}
 	if (got < 0) {
@@ -938,6 +1044,7 @@ static int run(struct replay *r, fr_source_fn next, void *src, struct ft_shims *
 		return -1;
 	}
 	/* the capture is done: wait for the replies still out */
+	flush(r);
 	while (!r->failed && r->outstanding) {
 		if (r->daemon_gone)
 			expire(r, now_mono(), gone_why(r));
@@ -946,8 +1053,11 @@ static int run(struct replay *r, fr_source_fn next, void *src, struct ft_shims *
 		expire(r, now_mono(), r->daemon_gone ? gone_why(r) : NULL);
 		progress(r, 0);
 	}
+	char within[64];
+	snprintf(within, sizeof(within), "none within %" PRIu64 " s", r->o->timeout_ns / NS_PER_S);
 	while (r->head)
-		unanswered(r, r->head, r->daemon_gone ? gone_why(r) : "none");
+		unanswered(r, r->head, r->daemon_gone ? gone_why(r) :
+				       r->head->timed_out ? within : "none");
 	return 0;
 }
 
@@ -1023,13 +1133,15 @@ int fr_replay_source(const struct fr_replay_opts *o, fr_source_fn next, void *sr
 	r.rec_sess = fp_session_new();
 	r.live_sess = fp_session_new();
 	r.buf = malloc(FT_MSG_MAX);
+	r.q.data = malloc(BATCH_BYTES);
 	fp_msg_init(&r.req);
 	fp_msg_init(&r.a);
 	fp_msg_init(&r.b);
+	fp_msg_init(&r.d);
 	r.live_conn = FP_CONN_NEWEST;
 	if (o->lint)
 		r.lint = fp_lint_new();
-	if (!r.rec_sess || !r.live_sess || !r.buf || (o->lint && !r.lint) ||
+	if (!r.rec_sess || !r.live_sess || !r.buf || !r.q.data || (o->lint && !r.lint) ||
 	    fr_map_put(&r.ids[FR_ID_NODEID], 1, 1) < 0) {
 		fprintf(stderr, "fusereplay: out of memory\n");
 		goto out;
@@ -1053,12 +1165,12 @@ int fr_replay_source(const struct fr_replay_opts *o, fr_source_fn next, void *sr
 			       (ended_first && WEXITSTATUS(r.child_status)))) {
 		char st[64];
 		ft_status_str(r.child_status, st, sizeof(st));
-		struct pend q = {.desc = "daemon"};
+		struct pend q = {.label = "daemon"};
 		diff_line(&r, &q, "exit", "none", st);
 		r.differing++;
 		res->crashed = 1;
 	} else if (sig) {
-		struct pend q = {.desc = "daemon"};
+		struct pend q = {.label = "daemon"};
 		diff_line(&r, &q, "exit", "none", sig == SIGKILL ? "none (SIGTERM did not end it, "
 			  "SIGKILL did)" : "none within 5 s of the end of its connection (SIGTERM ended "
 			  "it)");
@@ -1099,11 +1211,13 @@ out:
 	fp_msg_free(&r.req);
 	fp_msg_free(&r.a);
 	fp_msg_free(&r.b);
+	fp_msg_free(&r.d);
 	for (int k = 0; k < FR_ID_KINDS; k++)
 		fr_map_free(&r.ids[k]);
 	fr_map_free(&r.by_cap);
 	fr_map_free(&r.by_live);
 	fr_map_free(&r.dups);
 	free(r.buf);
+	free(r.q.data);
 	return code;
 }
