@@ -6,6 +6,8 @@
 #   make demo     build, then trace a sample filesystem live (scripts/demo.sh)
 #   make bench    build, then time direct mounts against fusedump (bench/run.sh, as root)
 #   make bench-read  build, then time fusedump -r of a big capture against tshark
+#   make bench-replay  build, then time fusereplay against an instant daemon
+#                 (bench/replay.sh)
 #                 (bench/readcap.sh)
 #   make clean    remove the build directories
 #
@@ -41,7 +43,7 @@ SHELL := /bin/bash
 .NOTPARALLEL:
 
 .PHONY: all deps build configure test test-unit test-asan test-fuzz fuzz-build \
-        demo bench bench-read clean
+        demo bench bench-read bench-replay clean
 
 all: build
 
@@ -120,6 +122,11 @@ bench: build
 # are read by bench/readcap.sh.
 bench-read: build
 	BUILD_DIR=$(BUILD_DIR) bash bench/readcap.sh
+
+# ROUNDS=5, N=100000, SMALL=10000, WINDOW=32, CONCURRENCY=32, BENCH_OUT=FILE... are read by
+# bench/replay.sh.
+bench-replay: build
+	BUILD_DIR=$(BUILD_DIR) bash bench/replay.sh
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(FUZZ_DIR)

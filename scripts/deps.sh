@@ -19,6 +19,8 @@ PACKAGES=(
   fuse3                 # fusermount3, /etc/fuse.conf
   tshark                # the Wireshark dissector's tests (Wireshark 4.0); editcap
   tmux                  # fusedump --top's tests drive it in a terminal
+  python3               # small helpers in the integration tests (getdents at an offset, ...)
+  time                  # /usr/bin/time: peak RSS in the benchmarks
   # daemons of the integration tests (tests/integration/test_daemons.sh)
   squashfuse squashfs-tools   # libfuse3, and mksquashfs for its image
   fuse-overlayfs              # libfuse3
