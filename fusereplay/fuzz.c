@@ -478,12 +478,6 @@ static int pick(struct fuzzer *z, struct seq *out)
 	return 0;
 }
 
-static uint64_t now_mono(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
-}
 
 /* ------------------------------------------------------------------ running */
 
@@ -805,7 +799,7 @@ static void finding(struct fuzzer *z, struct seq *s, const char *sig)
 	}
 	if (z->o->progress)
 		fputs("\r\033[K", stderr);
-	unsigned secs = (unsigned)((now_mono() - z->t0) / NS_PER_S);
+	unsigned secs = (unsigned)((fr_now_mono() - z->t0) / NS_PER_S);
 	printf("finding %u at %02u:%02u:%02u, run %" PRIu64 ": %s: %s; %zu requests (from %zu), "
 	       "%s: %s\n", z->nfound, secs / 3600, secs / 60 % 60, secs % 60, found_at, sig, text,
 	       after, before, verdict, saved ? path : err);
@@ -823,7 +817,7 @@ static int known(const struct fuzzer *z, const char *sig)
 
 static void status(struct fuzzer *z, int last)
 {
-	double s = (double)(now_mono() - z->t0) / NS_PER_S;
+	double s = (double)(fr_now_mono() - z->t0) / NS_PER_S;
 	unsigned secs = (unsigned)s;
 	fprintf(stderr, "%sfuzz: %" PRIu64 " runs (%.0f/s), %" PRIu64 " requests (%.0f/s), %u "
 		"findings, %02u:%02u:%02u%s", z->o->progress ? "\r\033[K" : "", z->runs,
@@ -867,10 +861,10 @@ int fr_fuzz(const struct fr_fuzz_opts *o)
 	printf("# fusereplay --fuzz: %u seeds, seed %" PRIu64 " (--seed %" PRIu64 " repeats it), "
 	       "findings in %s\n", z.nseeds, o->seed, o->seed, o->findings);
 	fflush(stdout);
-	z.t0 = now_mono();
+	z.t0 = fr_now_mono();
 	uint64_t last_status = 0, until = o->seconds ? z.t0 + o->seconds * NS_PER_S : 0;
 	unsigned failed_starts = 0;
-	while (!stop_now && (!o->runs || z.runs < o->runs) && (!until || now_mono() < until) &&
+	while (!stop_now && (!o->runs || z.runs < o->runs) && (!until || fr_now_mono() < until) &&
 	       (!o->max_findings || z.nfound < o->max_findings)) {
 		struct seq s;
 		if (pick(&z, &s) < 0) {
@@ -889,7 +883,7 @@ int fr_fuzz(const struct fr_fuzz_opts *o)
 		if (sig[0] && !known(&z, sig))
 			finding(&z, &s, sig);
 		seq_free(&s);
-		uint64_t now = now_mono();
+		uint64_t now = fr_now_mono();
 		if (now - last_status > (o->progress ? NS_PER_S / 2 : 30 * NS_PER_S)) {
 			status(&z, 0);
 			last_status = now;

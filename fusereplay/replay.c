@@ -107,7 +107,7 @@ struct replay {
 	} q;
 };
 
-static uint64_t now_mono(void)
+uint64_t fr_now_mono(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -134,7 +134,7 @@ static void progress(struct replay *r, int force)
 {
 	if (!r->o->progress || r->o->silent)
 		return;
-	uint64_t now = now_mono();
+	uint64_t now = fr_now_mono();
 	if (!force && now - r->last_progress < PROGRESS_NS)
 		return;
 	r->last_progress = now;
@@ -299,7 +299,7 @@ static void live_feed(struct replay *r, enum fp_origin from, const uint8_t *buf,
 {
 	if (!r->lint && opcode != FP_INIT)
 		return;
-	if (fp_session_feed(r->live_sess, &r->b, from, buf, len, now_mono()) < 0) {
+	if (fp_session_feed(r->live_sess, &r->b, from, buf, len, fr_now_mono()) < 0) {
 		r->failed = 1;
 		return;
 	}
@@ -489,18 +489,18 @@ static int stop_daemon(struct replay *r)
 		r->sock_open = 0;
 	}
 	hand_over_done(r);
-	uint64_t until = now_mono() + EXIT_GRACE_NS;
+	uint64_t until = fr_now_mono() + EXIT_GRACE_NS;
 	int sig = 0;
 	for (;;) {
 		reap(r);
 		if (r->child_reaped)
 			break;
-		if (now_mono() >= until) {
+		if (fr_now_mono() >= until) {
 			if (sig == SIGKILL)
 				break;
 			sig = sig ? SIGKILL : SIGTERM;
 			kill(-r->child, sig);
-			until = now_mono() + 2 * NS_PER_S;
+			until = fr_now_mono() + 2 * NS_PER_S;
 		}
 		/* it may still ask the shims to unmount on its way out */
 		struct pollfd p[2] = {{.fd = r->pidfd, .events = POLLIN},
@@ -565,7 +565,7 @@ static int may_send(const struct replay *r, uint64_t cap_ts)
 	if (r->barrier || r->outstanding >= r->o->concurrency)
 		return 0;
 	if (r->o->speed == FR_SPEED_ORIGINAL && r->cap_t0 && cap_ts > r->cap_t0 &&
-	    now_mono() - r->t0 < cap_ts - r->cap_t0)
+	    fr_now_mono() - r->t0 < cap_ts - r->cap_t0)
 		return 0;
 	return 1;
 }
@@ -577,7 +577,7 @@ static void flush(struct replay *r);
  * blocked on writing a reply), for at most the reply timeout. */
 static int send_all(struct replay *r, const uint8_t *buf, size_t len)
 {
-	uint64_t until = now_mono() + r->o->timeout_ns;
+	uint64_t until = fr_now_mono() + r->o->timeout_ns;
 	while (ft_chan_send(&r->sock, buf, len) < 0) {
 		if (errno != EAGAIN)
 			return -1;
@@ -588,7 +588,7 @@ static int send_all(struct replay *r, const uint8_t *buf, size_t len)
 			errno = EPIPE;
 			return -1;
 		}
-		if (now_mono() > until) {
+		if (fr_now_mono() > until) {
 			errno = ETIMEDOUT;
 			return -1;
 		}
@@ -613,7 +613,7 @@ static void send_failed(struct replay *r, struct pend *p)
 static void flush(struct replay *r)
 {
 	unsigned done = 0;
-	uint64_t until = now_mono() + r->o->timeout_ns;
+	uint64_t until = fr_now_mono() + r->o->timeout_ns;
 	while (done < r->q.n) {
 		struct mmsghdr mm[BATCH];
 		struct iovec iov[BATCH];
@@ -631,7 +631,7 @@ static void flush(struct replay *r)
 		}
 		if (k < 0 && errno == EINTR)
 			continue;
-		if (k < 0 && errno == EAGAIN && now_mono() < until) {
+		if (k < 0 && errno == EAGAIN && fr_now_mono() < until) {
 			struct pollfd pf = {.fd = r->sock.fd, .events = POLLOUT | POLLIN};
 			if (poll(&pf, 1, 100) > 0 && (pf.revents & POLLIN))
 				drain(r);
@@ -692,7 +692,7 @@ static void send_request(struct replay *r, const struct fp_cap_msg *c)
 			long i = fp_msg_find(m, m->op->arg);
 			p->ri.arg = i >= 0 ? m->v[i].u : 0;
 		}
-		p->deadline = now_mono() + r->o->timeout_ns;
+		p->deadline = fr_now_mono() + r->o->timeout_ns;
 		if (fr_map_put(&r->by_cap, p->cap_unique, (uintptr_t)p) < 0 ||
 		    fr_map_put(&r->by_live, unique, (uintptr_t)p) < 0) {
 			free(p->path);
@@ -876,7 +876,7 @@ static void wait_daemon(struct replay *r, uint64_t until)
 		ci = n, p[n++] = (struct pollfd){.fd = r->ctl_fd, .events = POLLIN};
 	if (r->pidfd >= 0)
 		pi = n, p[n++] = (struct pollfd){.fd = r->pidfd, .events = POLLIN};
-	uint64_t now = now_mono();
+	uint64_t now = fr_now_mono();
 	int ms = until > now ? (int)((until - now + 999999) / 1000000) : 0;
 	if (r->o->progress && ms > 250)
 		ms = 250;
@@ -935,20 +935,20 @@ static void wait_turn(struct replay *r, uint64_t cap_ts)
 		flush(r);
 	while (!r->failed && !may_send(r, cap_ts)) {
 		if (r->daemon_gone) {
-			expire(r, now_mono(), gone_why(r));
+			expire(r, fr_now_mono(), gone_why(r));
 			if (!may_send(r, cap_ts) && r->outstanding == 0 && r->barrier == 0)
 				return; /* only --speed original holds it back */
 			if (r->outstanding == 0)
 				return;
 		}
-		uint64_t until = next_deadline(r, now_mono() + NS_PER_S);
+		uint64_t until = next_deadline(r, fr_now_mono() + NS_PER_S);
 		if (r->o->speed == FR_SPEED_ORIGINAL && r->cap_t0 && cap_ts > r->cap_t0) {
 			uint64_t due = r->t0 + (cap_ts - r->cap_t0);
 			if (due < until)
 				until = due;
 		}
 		wait_daemon(r, until);
-		expire(r, now_mono(), r->daemon_gone ? gone_why(r) : NULL);
+		expire(r, fr_now_mono(), r->daemon_gone ? gone_why(r) : NULL);
 		progress(r, 0);
 	}
 }
@@ -1024,7 +1024,7 @@ static int run(struct replay *r, fr_source_fn next, void *src, struct ft_shims *
 				break;
 			}
 			header(r);
-			r->t0 = now_mono();
+			r->t0 = fr_now_mono();
 		}
 		wait_turn(r, c.ts_ns);
 		if (r->init_refused)
@@ -1032,7 +1032,7 @@ static int run(struct replay *r, fr_source_fn next, void *src, struct ft_shims *
 		if (r->daemon_gone && !r->sock_open) {
 			/* nothing can be sent: what follows is missing, as the daemon is */
 			send_request(r, &c);
-			expire(r, now_mono(), gone_why(r));
+			expire(r, fr_now_mono(), gone_why(r));
 		} else {
 			send_request(r, &c);
 		}
@@ -1047,10 +1047,10 @@ static int run(struct replay *r, fr_source_fn next, void *src, struct ft_shims *
 	flush(r);
 	while (!r->failed && r->outstanding) {
 		if (r->daemon_gone)
-			expire(r, now_mono(), gone_why(r));
+			expire(r, fr_now_mono(), gone_why(r));
 		else
-			wait_daemon(r, next_deadline(r, now_mono() + NS_PER_S));
-		expire(r, now_mono(), r->daemon_gone ? gone_why(r) : NULL);
+			wait_daemon(r, next_deadline(r, fr_now_mono() + NS_PER_S));
+		expire(r, fr_now_mono(), r->daemon_gone ? gone_why(r) : NULL);
 		progress(r, 0);
 	}
 	char within[64];
@@ -1154,7 +1154,7 @@ int fr_replay_source(const struct fr_replay_opts *o, fr_source_fn next, void *sr
 		goto out;
 	}
 	res->started = 1;
-	double secs = (double)(now_mono() - r.t0) / NS_PER_S;
+	double secs = (double)(fr_now_mono() - r.t0) / NS_PER_S;
 	reap(&r);
 	int ended_first = r.child_reaped; /* before we let go of its connection */
 	int sig = stop_daemon(&r);
@@ -1219,5 +1219,6 @@ out:
 	fr_map_free(&r.dups);
 	free(r.buf);
 	free(r.q.data);
+	fp_sbuf_free(&r.out);
 	return code;
 }

@@ -62,6 +62,9 @@ int fr_replay(const struct fr_replay_opts *o);
  * the next call), 0 at the end, -1 with a message in err. */
 typedef int (*fr_source_fn)(void *src, struct fp_cap_msg *m, char *err, size_t n);
 
+/* CLOCK_MONOTONIC in nanoseconds. */
+uint64_t fr_now_mono(void);
+
 /* A source over a capture being read (src: a struct fp_capr). */
 int fr_capr_source(void *src, struct fp_cap_msg *m, char *err, size_t n);
 

@@ -15,6 +15,8 @@
  *     its header's len says when that fits (at least 16 bytes), else the rest. Every
  *     record goes through a fresh session and through one that persists across inputs.
  *
+ * Session mode also runs every message through the lint (fuseproto/lint.h).
+ *
  * A finding is a sanitizer report or an abort(): a valid message that does not re-encode
  * to its bytes (with and without FP_ENC_FIXUP), a text line with a byte that is not
  * printable ASCII, or JSON that is not well formed, not valid UTF-8 or with a key twice in
@@ -33,6 +35,7 @@
 
 #include "fuseproto/abi.h"
 #include "fuseproto/format.h"
+#include "fuseproto/lint.h"
 #include "fuseproto/msg.h"
 #include "fuseproto/session.h"
 
@@ -178,14 +181,26 @@ static void one_message(const uint8_t *p, size_t n, enum fp_origin from,
 /* ---- session mode ------------------------------------------------------------------- */
 
 static struct fp_session *persist;
+static struct fp_lint *persist_lint; /* the lint rules see the messages too */
 static unsigned long persist_feeds;
 
-static void feed(struct fp_session *s, struct fp_msg *m, const uint8_t *buf, size_t len,
-		 enum fp_origin from, uint64_t ts, enum depth depth)
+/* A lint violation's words: printable, as fusedump puts them on a line. */
+NO_COV static void check_lint(void *ctx, const struct fp_msg *m, const char *rule, const char *text)
+{
+	(void)ctx, (void)m;
+	CHECK(rule && *rule && text && *text, "a lint violation without rule or text");
+	for (const char *c = text; *c; c++)
+		CHECK(*c >= 0x20 && *c <= 0x7e, "byte 0x%02x in a lint text: %s", (unsigned char)*c, text);
+}
+
+static void feed(struct fp_session *s, struct fp_lint *lint, struct fp_msg *m, const uint8_t *buf,
+		 size_t len, enum fp_origin from, uint64_t ts, enum depth depth)
 {
 	size_t pending = fp_session_pending(s);
 	if (fp_session_feed(s, m, from, buf, len, ts) < 0)
 		return;
+	if (lint)
+		fp_lint_check(lint, m, from, fp_session_conn(s), check_lint, NULL);
 	CHECK(fp_session_pending(s) <= FP_SESSION_MAX_PENDING, "pending beyond the bound");
 	CHECK(fp_session_nodes(s) <= FP_SESSION_MAX_NODES, "nodes beyond the bound");
 	if (m->dir == FP_REPLY && m->latency_ns >= 0)
@@ -206,12 +221,16 @@ static void session_mode(const uint8_t *p, size_t n)
 {
 	if (!persist || fp_session_mem(persist) > (64u << 20) || persist_feeds > 200000) {
 		fp_session_free(persist);
+		fp_lint_free(persist_lint);
 		persist = fp_session_new();
+		persist_lint = fp_lint_new();
 		persist_feeds = 0;
 	}
 	struct fp_session *s = fp_session_new();
-	if (!s || !persist) {
+	struct fp_lint *lint = fp_lint_new();
+	if (!s || !persist || !lint || !persist_lint) {
 		fp_session_free(s);
+		fp_lint_free(lint);
 		return;
 	}
 	struct fp_msg m, pmsg;
@@ -234,8 +253,8 @@ static void session_mode(const uint8_t *p, size_t n)
 		memcpy(buf, p, len);
 		enum fp_origin from = flags & 1 ? FP_FROM_DAEMON : FP_FROM_KERNEL;
 		ts = flags & 2 ? ts - 500 : ts + 1000;
-		feed(s, &m, buf, len, from, ts, LINES);
-		feed(persist, &pmsg, buf, len, from, ts, ENCODE);
+		feed(s, lint, &m, buf, len, from, ts, LINES);
+		feed(persist, persist_lint, &pmsg, buf, len, from, ts, ENCODE);
 		persist_feeds++;
 		free(buf);
 		p += len, n -= len;
@@ -243,6 +262,7 @@ static void session_mode(const uint8_t *p, size_t n)
 	fp_msg_free(&m);
 	fp_msg_free(&pmsg);
 	fp_session_free(s);
+	fp_lint_free(lint);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
