@@ -134,14 +134,19 @@ static int load_seed(const char *path, struct seq *s, char *err, size_t n)
 	struct fp_cap_msg c;
 	int got, first = 1;
 	uint32_t conn = 0;
+	uint64_t cut = 0;
 	while ((got = fp_capr_next(cr, &c, err, n)) == 1) {
 		if (c.type == FP_CAP_T_EVENT ||
 		    (c.flags & (FP_CAP_F_MODIFIED | FP_CAP_F_INJECTED | FP_CAP_F_DROPPED)))
 			continue;
 		if (first)
 			conn = c.conn;
-		if (c.conn != conn || c.len < c.msglen)
+		if (c.conn != conn)
 			continue;
+		if (c.len < c.msglen) {
+			cut++; /* captured with -s: not whole, left out */
+			continue;
+		}
 		if (first && (c.type != FP_CAP_T_KERNEL || c.len < IN_HEADER ||
 			      fp_load_le(c.buf + 4, 4) != FP_INIT)) {
 			snprintf(err, n, "%s: does not start with INIT (a capture made mid-session)", path);
@@ -169,6 +174,9 @@ static int load_seed(const char *path, struct seq *s, char *err, size_t n)
 	}
 	if (!s->conn.major)
 		s->conn = FP_CONN_NEWEST;
+	if (cut)
+		fprintf(stderr, "fusereplay: %s: %" PRIu64 " messages cut by -s left out of the seed\n",
+			path, cut);
 	return 0;
 }
 
@@ -199,7 +207,7 @@ struct fuzzer {
 	struct fp_msg m;
 	uint8_t *buf;           /* FT_MSG_MAX-sized scratch for encoding */
 	int errfd;              /* the daemons' stderr (a memfd) */
-	uint64_t runs, requests, t0;
+	uint64_t runs, requests, t0, until;
 	unsigned nfound;        /* confirmed findings */
 	unsigned nseen;         /* kinds seen, confirmed or not: each is looked at once */
 	char seen[MAX_FINDINGS][64];
@@ -249,12 +257,14 @@ static uint64_t int_value(const struct fp_field *f, unsigned width, uint64_t v)
 
 /* A name worth trying: separators, dot names, lengths at and past the limits, invalid
  * UTF-8. Into b; returns its length. */
-static size_t name_value(char *b, size_t cap)
+static size_t name_value(char *b, size_t cap, int unsafe)
 {
-	static const char *const fixed[] = {"", ".", "..", "/", "a/b", "../..", "\xff\xfe",
-					    "\xc3\x28", "name\n", " "};
-	size_t k = below(16);
-	if (k < sizeof(fixed) / sizeof(fixed[0])) {
+	/* the names that lead out of a directory come last, and only with --unsafe-names */
+	static const char *const fixed[] = {"", ".", "\xff\xfe", "\xc3\x28", "name\n", " ",
+					    "..", "/", "a/b", "../.."};
+	size_t nfixed = sizeof(fixed) / sizeof(fixed[0]) - (unsafe ? 0 : 4);
+	size_t k = below(nfixed + 6);
+	if (k < nfixed) {
 		size_t n = strlen(fixed[k]);
 		memcpy(b, fixed[k], n);
 		return n;
@@ -299,7 +309,7 @@ static int mutate_field(struct fuzzer *z, struct rec *r, const struct fp_conn *c
 		nul = 1; /* an embedded NUL: patched into the bytes, as the encoder refuses it */
 	} else {
 		char name[4096];
-		size_t len = v->f->kind == FP_K_STR ? name_value(name, sizeof(name))
+		size_t len = v->f->kind == FP_K_STR ? name_value(name, sizeof(name), z->o->unsafe_names)
 						    : (size_t)below(v->len * 2 + 2);
 		if (len > sizeof(name))
 			len = sizeof(name);
@@ -493,7 +503,7 @@ static void on_signal(int sig)
  * "lint-dirent-READDIR", "exit-1-INIT", "stuck"; "" for none. */
 static void signature(const struct fr_outcome *o, char *sig, size_t n)
 {
-	const char *op = fp_op_name(o->missing_op);
+	const char *op = fp_op_name(o->crashed && o->crash_op ? o->crash_op : o->missing_op);
 	op = op ? op : "none";
 	if (o->crashed && o->reaped && WIFSIGNALED(o->status)) {
 		const char *name = sigabbrev_np(WTERMSIG(o->status));
@@ -522,6 +532,7 @@ static void run_seq(struct fuzzer *z, const struct seq *s, char *sig, size_t n,
 	ro.progress = 0;
 	ro.concurrency = 1;
 	ro.daemon_err = z->errfd;
+	ro.exit_grace_ns = 2 * NS_PER_S;
 	ro.wire = wire;
 	ro.wire_ctx = wire_ctx;
 	if (z->errfd >= 0) {
@@ -535,9 +546,17 @@ static void run_seq(struct fuzzer *z, const struct seq *s, char *sig, size_t n,
 	signature(&z->last, sig, n);
 }
 
+/* Whether --time is used up (minimizing stops then too). */
+static int time_up(const struct fuzzer *z)
+{
+	return stop_now || (z->until && fr_now_mono() >= z->until);
+}
+
 static int reproduces(struct fuzzer *z, const struct seq *s, const char *want)
 {
 	char sig[64];
+	if (time_up(z))
+		return 0;
 	run_seq(z, s, sig, sizeof(sig), NULL, NULL);
 	return !strcmp(sig, want);
 }
@@ -625,6 +644,13 @@ static void minimize_fields(struct fuzzer *z, struct seq *s, const char *sig)
 			r->orig = NULL;
 			continue;
 		}
+		/* a header len that disagrees with the bytes, made right */
+		if (r->len >= IN_HEADER && fp_load_le(r->buf, 4) != r->len) {
+			uint32_t was = (uint32_t)fp_load_le(r->buf, 4);
+			fp_store_le(r->buf, 4, r->len);
+			if (!reproduces(z, s, sig))
+				fp_store_le(r->buf, 4, was);
+		}
 		/* then field by field, where both decode to the same layout */
 		if (fp_decode(&orig, r->orig, r->origlen, FP_FROM_KERNEL, &s->conn, NULL) != FP_OK ||
 		    fp_decode(&z->m, r->buf, r->len, FP_FROM_KERNEL, &s->conn, NULL) != FP_OK ||
@@ -678,7 +704,8 @@ static void finding_text(const struct fr_outcome *o, const char *sig, char *b, s
 		else
 			snprintf(st, sizeof(st), "exited %d", WEXITSTATUS(o->status));
 	}
-	const char *mop = fp_op_name(o->missing_op), *lop = fp_op_name(o->lint_op);
+	const char *mop = fp_op_name(o->crashed && o->crash_op ? o->crash_op : o->missing_op);
+	const char *lop = fp_op_name(o->lint_op);
 	if (o->crashed)
 		snprintf(b, n, "the daemon %s while a %s was in flight", st, mop ? mop : "request");
 	else if (o->stuck)
@@ -789,6 +816,7 @@ static void finding(struct fuzzer *z, struct seq *s, const char *sig)
 			ro.lint = 1;
 			ro.progress = 0;
 			ro.daemon_err = z->errfd;
+			ro.exit_grace_ns = 2 * NS_PER_S;
 			struct fr_outcome res;
 			char rsig[64];
 			fr_replay_source(&ro, fr_capr_source, cr, path, &res);
@@ -863,6 +891,7 @@ int fr_fuzz(const struct fr_fuzz_opts *o)
 	fflush(stdout);
 	z.t0 = fr_now_mono();
 	uint64_t last_status = 0, until = o->seconds ? z.t0 + o->seconds * NS_PER_S : 0;
+	z.until = until;
 	unsigned failed_starts = 0;
 	while (!stop_now && (!o->runs || z.runs < o->runs) && (!until || fr_now_mono() < until) &&
 	       (!o->max_findings || z.nfound < o->max_findings)) {

@@ -16,6 +16,8 @@ struct fr_fuzz_opts {
 	uint64_t seconds;       /* --time (0: no limit) */
 	uint64_t runs;          /* --runs (0: no limit) */
 	unsigned max_findings;  /* --max-findings: stop after that many (0: no limit) */
+	int unsafe_names;       /* --unsafe-names: names with '/' and "..", which lead a
+				 * passthrough daemon out of its directory */
 	const char *findings;   /* --findings: the directory for reproducers */
 	int progress;           /* a status line on a terminal */
 };

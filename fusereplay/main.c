@@ -26,7 +26,8 @@ static const char usage_text[] =
 	"                  [-c COUNT] [--before CMD] [--devfd] [--lint] CAPTURE -- DAEMON [ARGS...]\n"
 	"       fusereplay --serve [-v] [--unmatched ERRNO] [-m OPTS] CAPTURE MOUNTPOINT\n"
 	"       fusereplay --fuzz [--seed N] [--time SEC] [--runs N] [--findings DIR]\n"
-	"                  [--max-findings N] [--timeout SEC] [--devfd] CAPTURE... -- DAEMON [ARGS...]\n";
+	"                  [--max-findings N] [--unsafe-names] [--timeout SEC] [--devfd]\n"
+	"                  CAPTURE... -- DAEMON [ARGS...]\n";
 
 static const char help_text[] =
 	"Play the kernel's part of the FUSE session in CAPTURE (written by fusedump -w) against\n"
@@ -81,6 +82,8 @@ static const char help_text[] =
 	"      --runs N           fuzz for N runs\n"
 	"      --findings DIR     where findings go (default fusereplay-findings)\n"
 	"      --max-findings N   stop after N different findings\n"
+	"      --unsafe-names     also names with '/' and \"..\": they lead a daemon that serves\n"
+	"                         a directory out of it (run it in a throwaway system)\n"
 	"\n"
 	"  -h, --help             this help\n"
 	"      --version          the version\n";
@@ -126,6 +129,7 @@ enum {
 	OPT_CONCURRENCY = 0x100, OPT_SPEED, OPT_TIMEOUT, OPT_IGNORE, OPT_IGNORE_INO, OPT_STRICT,
 	OPT_ORDERED, OPT_BEFORE, OPT_DEVFD, OPT_JSON, OPT_SERVE, OPT_UNMATCHED, OPT_VERSION,
 	OPT_LINT, OPT_FUZZ, OPT_SEED, OPT_TIME, OPT_RUNS, OPT_FINDINGS, OPT_MAX_FINDINGS,
+	OPT_UNSAFE_NAMES,
 };
 
 int main(int argc, char **argv)
@@ -149,6 +153,7 @@ int main(int argc, char **argv)
 		{"runs", required_argument, NULL, OPT_RUNS},
 		{"findings", required_argument, NULL, OPT_FINDINGS},
 		{"max-findings", required_argument, NULL, OPT_MAX_FINDINGS},
+		{"unsafe-names", no_argument, NULL, OPT_UNSAFE_NAMES},
 		{"quiet", no_argument, NULL, 'q'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"serve", no_argument, NULL, OPT_SERVE},
@@ -201,6 +206,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_FINDINGS:
 			f.findings = optarg;
+			break;
+		case OPT_UNSAFE_NAMES:
+			f.unsafe_names = 1;
 			break;
 		case OPT_MAX_FINDINGS:
 			f.max_findings = (unsigned)number(optarg, "--max-findings", 1, 64);

@@ -9,6 +9,7 @@
  * mapped to the live daemon's (learnt by comparing earlier replies). A recorded reply is
  * kept with its request until the live one is there; then the two are compared. */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
@@ -78,6 +79,8 @@ struct replay {
 	struct fr_map ids[FR_ID_KINDS];
 	struct fr_map dups;            /* live uniques sent twice (a capture that reuses one) */
 	int init_refused;              /* the live INIT reply ends the connection */
+	uint32_t unanswered_op;        /* the first request sent since the daemon last wrote:
+					* the one it was on when it died */
 	uint32_t init_major;           /* the major of the INIT sent */
 	struct pend *head, *tail;
 	uint64_t next_unique;
@@ -236,7 +239,8 @@ static void on_diff(void *ctx, const char *field, const char *rec, const char *l
 static void on_id(void *ctx, enum fr_id_kind kind, uint64_t rec, uint64_t live)
 {
 	struct diffctx *d = ctx;
-	if (rec && fr_map_put(&d->r->ids[kind], rec, live) < 0)
+	/* nodeid 0 is "no entry" and offset 0 the start, but fh 0 is a handle like any other */
+	if ((rec || kind == FR_ID_FH) && fr_map_put(&d->r->ids[kind], rec, live) < 0)
 		d->r->failed = 1;
 }
 
@@ -444,14 +448,24 @@ static int start_daemon(struct replay *r, struct ft_shims *sh)
 	}
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	/* the daemon's stderr elsewhere: for the fuzzer, which keeps it with a finding */
-	int saved = -1;
-	if (r->o->daemon_err >= 0 && (saved = dup(STDERR_FILENO)) >= 0)
+	/* ... and its stdout too: a fuzzed WRITE to fh 1 must not land in our report */
+	int saved_out = -1, saved_err = -1;
+	if (r->o->daemon_err >= 0) {
+		saved_out = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+		saved_err = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+		fflush(stdout);
+		dup2(r->o->daemon_err, STDOUT_FILENO);
 		dup2(r->o->daemon_err, STDERR_FILENO);
+	}
 	int spawned = ft_spawn(&r->child, r->o->argv, mi, r->o->devfd ? sv[1] : -1,
 			       r->o->devfd ? NULL : sh->env, FT_SPAWN_SETPGRP, err);
-	if (saved >= 0) {
-		dup2(saved, STDERR_FILENO);
-		close(saved);
+	if (saved_out >= 0) {
+		dup2(saved_out, STDOUT_FILENO);
+		close(saved_out);
+	}
+	if (saved_err >= 0) {
+		dup2(saved_err, STDERR_FILENO);
+		close(saved_err);
 	}
 	if (spawned < 0) {
 		fprintf(stderr, "fusereplay: %s\n", err);
@@ -489,7 +503,7 @@ static int stop_daemon(struct replay *r)
 		r->sock_open = 0;
 	}
 	hand_over_done(r);
-	uint64_t until = fr_now_mono() + EXIT_GRACE_NS;
+	uint64_t until = fr_now_mono() + (r->o->exit_grace_ns ? r->o->exit_grace_ns : EXIT_GRACE_NS);
 	int sig = 0;
 	for (;;) {
 		reap(r);
@@ -714,6 +728,8 @@ static void send_request(struct replay *r, const struct fp_cap_msg *c)
 	if (m->opcode != FP_INTERRUPT && !dup)
 		r->next_unique += UNIQUE_STEP;
 	r->sent++;
+	if (!r->unanswered_op)
+		r->unanswered_op = m->opcode;
 	if (r->o->wire)
 		r->o->wire(r->o->wire_ctx, 0, r->buf, c->len);
 	if (p)
@@ -744,6 +760,7 @@ static void live_msg(struct replay *r, const struct ft_rx *rx)
 	}
 	if (r->o->wire)
 		r->o->wire(r->o->wire_ctx, 1, rx->buf, rx->len);
+	r->unanswered_op = 0;
 	uint64_t unique = fp_load_le(rx->buf + 8, 8), pp;
 	if (!unique) {
 		r->notifications++;
@@ -1161,18 +1178,19 @@ int fr_replay_source(const struct fr_replay_opts *o, fr_source_fn next, void *sr
 	/* a daemon that crashed, or failed before the end, is a difference even when every
 	 * reply was in; after the end, an exit status is only the daemon's view of an EOF on
 	 * its socket (libfuse without the shims: "short read on fuse device", status 1) */
-	if (r.child_reaped && (WIFSIGNALED(r.child_status) ||
-			       (ended_first && WEXITSTATUS(r.child_status)))) {
+	if (!sig && r.child_reaped && (WIFSIGNALED(r.child_status) ||
+				       (ended_first && WEXITSTATUS(r.child_status)))) {
 		char st[64];
 		ft_status_str(r.child_status, st, sizeof(st));
 		struct pend q = {.label = "daemon"};
 		diff_line(&r, &q, "exit", "none", st);
 		r.differing++;
 		res->crashed = 1;
+		res->crash_op = r.unanswered_op;
 	} else if (sig) {
 		struct pend q = {.label = "daemon"};
 		diff_line(&r, &q, "exit", "none", sig == SIGKILL ? "none (SIGTERM did not end it, "
-			  "SIGKILL did)" : "none within 5 s of the end of its connection (SIGTERM ended "
+			  "SIGKILL did)" : "none soon after the end of its connection (SIGTERM ended "
 			  "it)");
 		r.differing++;
 		res->stuck = 1;

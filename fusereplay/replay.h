@@ -35,6 +35,8 @@ struct fr_replay_opts {
 	/* for the fuzzer: */
 	int silent;             /* no report on stdout, no messages on stderr */
 	int daemon_err;         /* the daemon's stderr goes here (-1: ours) */
+	uint64_t exit_grace_ns; /* how long the daemon may take to end after its connection
+				 * does, before SIGTERM (0: 5 s) */
 	fr_wire_fn wire;        /* every request as sent and every live message, or NULL */
 	void *wire_ctx;
 };
@@ -45,6 +47,7 @@ struct fr_outcome {
 	int started;            /* the daemon was started */
 	int reaped, status;     /* the daemon's waitpid status, when reaped */
 	int crashed;            /* killed by a signal, or failed before the end of the capture */
+	uint32_t crash_op;      /* then: the first request sent since it last wrote, 0: none */
 	int stuck;              /* did not end when its connection did */
 	uint64_t missing_unique; /* the first request that got no reply (capture unique) */
 	uint32_t missing_op;
