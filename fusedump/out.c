@@ -246,15 +246,16 @@ void fd_out_msg(struct fd_out *o, const struct fp_msg *m, const struct fp_conn *
 {
 	if (o->cap)
 		fd_cap_msg(o->cap, m, conn, mark & FD_MARK_INJECTED ? FP_CAP_F_INJECTED : 0);
-	if (!o->text && !o->top)
-		return;
 	fp_sbuf_clear(&o->marks);
 	if (o->lint) {
-		/* every message, also those -Y leaves out: the rules follow the whole session */
+		/* every message, also those -Y leaves out and with no trace at all (-w): the
+		 * rules follow the whole session, and the count is printed at the end */
 		fp_lint_set_flags(o->lint, mark & FD_MARK_SNAPPED ? FP_LINT_SNAPPED : 0);
 		fp_lint_check(o->lint, m, m->dir == FP_REQUEST ? FP_FROM_KERNEL : FP_FROM_DAEMON,
 			      conn ? conn : &FP_CONN_NEWEST, on_lint, o);
 	}
+	if (!o->text && !o->top)
+		return;
 	if (o->filter && !fd_filter_match(o->filter, (struct fp_msg *)m))
 		return;
 	if (o->top)

@@ -240,7 +240,9 @@ static void cmp_leaf(struct walk *w, uint32_t ri, uint32_t li)
 	if (f->kind != FP_K_STR && f->kind != FP_K_BYTES)
 		return;
 	/* a cut payload is compared over what was kept, and by its full length */
-	uint32_t rlen = r->len - (f->kind == FP_K_STR), llen = l->len - (f->kind == FP_K_STR);
+	/* a STR counts its NUL (when the decoder found one) */
+	int str = f->kind == FP_K_STR;
+	uint32_t rlen = r->len - (str && r->len), llen = l->len - (str && l->len);
 	uint32_t full = rlen;
 	if (w->snapped && f->disp == FP_D_DATA) {
 		uint32_t cut = w->r->h.len - w->r->buflen;

@@ -26,6 +26,7 @@
 #include "fuseproto/format.h"
 #include "fuseproto/le.h"
 #include "fuseproto/msg.h"
+#include "fusetransport/chan.h"
 #include "fuzz.h"
 
 #define NS_PER_S UINT64_C(1000000000)
@@ -143,8 +144,8 @@ static int load_seed(const char *path, struct seq *s, char *err, size_t n)
 			conn = c.conn;
 		if (c.conn != conn)
 			continue;
-		if (c.len < c.msglen) {
-			cut++; /* captured with -s: not whole, left out */
+		if (c.len < c.msglen || c.len > FT_MSG_MAX) {
+			cut++; /* captured with -s, or longer than a connection carries: left out */
 			continue;
 		}
 		if (first && (c.type != FP_CAP_T_KERNEL || c.len < IN_HEADER ||
@@ -175,8 +176,8 @@ static int load_seed(const char *path, struct seq *s, char *err, size_t n)
 	if (!s->conn.major)
 		s->conn = FP_CONN_NEWEST;
 	if (cut)
-		fprintf(stderr, "fusereplay: %s: %" PRIu64 " messages cut by -s left out of the seed\n",
-			path, cut);
+		fprintf(stderr, "fusereplay: %s: %" PRIu64 " messages cut by -s (or too long) left out "
+			"of the seed\n", path, cut);
 	return 0;
 }
 

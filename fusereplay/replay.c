@@ -246,6 +246,10 @@ static void on_id(void *ctx, enum fr_id_kind kind, uint64_t rec, uint64_t live)
 
 static void pend_free(struct replay *r, struct pend *p)
 {
+	/* one still waiting in the send batch is sent without it */
+	for (unsigned i = 0; i < r->q.n; i++)
+		if (r->q.p[i] == p)
+			r->q.p[i] = NULL;
 	fr_map_del(&r->by_cap, p->cap_unique);
 	fr_map_del(&r->by_live, p->live_unique);
 	if (p->prev)
@@ -616,9 +620,13 @@ static void send_failed(struct replay *r, struct pend *p)
 	if (!r->daemon_end[0])
 		snprintf(r->daemon_end, sizeof(r->daemon_end), "none (sending failed: %s)",
 			 strerror(errno));
-	if (p && !p->timed_out) {
-		p->timed_out = 1;
-		r->outstanding--;
+	if (!p || p->have_live || p->timed_out)
+		return; /* answered already (a daemon may answer a unique before it is sent) */
+	p->timed_out = 1;
+	r->outstanding--;
+	if (p->have_rec) {
+		r->barrier--;
+		unanswered(r, p, r->daemon_end);
 	}
 }
 
@@ -734,6 +742,11 @@ static void send_request(struct replay *r, const struct fp_cap_msg *c)
 		r->o->wire(r->o->wire_ctx, 0, r->buf, c->len);
 	if (p)
 		r->outstanding++;
+	if (!r->sock_open) {
+		errno = EPIPE; /* the daemon is gone: nothing goes out any more */
+		send_failed(r, p);
+		return;
+	}
 	/* with several requests in flight, they go out together; one at a time, at once */
 	if (r->o->concurrency > 1 && c->len <= BATCH_BYTES) {
 		if (r->q.n == BATCH || r->q.len + c->len > BATCH_BYTES)
@@ -1018,6 +1031,12 @@ static int run(struct replay *r, fr_source_fn next, void *src, struct ft_shims *
 		}
 		if (c.flags & FP_CAP_F_DROPPED)
 			continue; /* the daemon never saw it */
+		if (c.len > FT_MSG_MAX) {
+			fprintf(stderr, "fusereplay: %s: record %" PRIu64 " at byte %" PRIu64 ": a "
+				"request of %u bytes, more than the %u a FUSE connection carries\n",
+				r->name, c.record, c.offset, c.len, (unsigned)FT_MSG_MAX);
+			return -1;
+		}
 		if (c.len < c.msglen || (c.flags & FP_CAP_F_SNAPPED)) {
 			fprintf(stderr, "fusereplay: %s: record %" PRIu64 " at byte %" PRIu64 ": the %s "
 				"request is cut (%u of %u bytes: captured with -s?); a replay needs whole "
