@@ -501,7 +501,7 @@ static void on_signal(int sig)
 }
 
 /* A finding's name from what a run came to: "crash-SIGSEGV-MKDIR", "hang-SETATTR",
- * "lint-dirent-READDIR", "exit-1-INIT", "stuck"; "" for none. */
+ * "lint-bad-dirent-READDIR", "exit-1-INIT", "stuck", "closed-RELEASE"; "" for none. */
 static void signature(const struct fr_outcome *o, char *sig, size_t n)
 {
 	const char *op = fp_op_name(o->crashed && o->crash_op ? o->crash_op : o->missing_op);
@@ -513,6 +513,8 @@ static void signature(const struct fr_outcome *o, char *sig, size_t n)
 		snprintf(sig, n, "exit-%d-%s", WEXITSTATUS(o->status), op);
 	} else if (o->stuck) {
 		snprintf(sig, n, "stuck");
+	} else if (o->missing && o->closed) {
+		snprintf(sig, n, "closed-%s", op); /* it let go of its connection, on its own */
 	} else if (o->missing) {
 		snprintf(sig, n, "hang-%s", op);
 	} else if (o->violations) {
@@ -711,6 +713,9 @@ static void finding_text(const struct fr_outcome *o, const char *sig, char *b, s
 		snprintf(b, n, "the daemon %s while a %s was in flight", st, mop ? mop : "request");
 	else if (o->stuck)
 		snprintf(b, n, "the daemon did not end when its connection did");
+	else if (o->missing && o->closed)
+		snprintf(b, n, "the daemon closed its connection while a %s was in flight",
+			 mop ? mop : "request");
 	else if (o->missing)
 		snprintf(b, n, "no reply to a %s (%s)", mop ? mop : "request", o->missing_why);
 	else if (o->violations)

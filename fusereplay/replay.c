@@ -1216,6 +1216,7 @@ int fr_replay_source(const struct fr_replay_opts *o, fr_source_fn next, void *sr
 	}
 	res->reaped = r.child_reaped;
 	res->status = r.child_status;
+	res->closed = r.daemon_gone && !res->crashed;
 	clear_progress(&r);
 	summary(&r, secs);
 	flush_out(&r);

@@ -49,6 +49,7 @@ struct fr_outcome {
 	int crashed;            /* killed by a signal, or failed before the end of the capture */
 	uint32_t crash_op;      /* then: the first request sent since it last wrote, 0: none */
 	int stuck;              /* did not end when its connection did */
+	int closed;             /* closed its connection before the end (or exited 0) */
 	uint64_t missing_unique; /* the first request that got no reply (capture unique) */
 	uint32_t missing_op;
 	uint64_t lint_unique;   /* the first lint violation: its request, opcode and rule */
