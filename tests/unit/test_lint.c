@@ -39,6 +39,8 @@ struct t {
 	char text[MAXV][400];
 };
 
+#include "msgbuild.h"
+
 static int setup(void **state)
 {
 	struct t *t = calloc(1, sizeof(*t));
@@ -119,70 +121,6 @@ static void one_saying(struct t *t, const char *rule, const char *part)
 	one(t, rule);
 }
 
-static uint64_t next_unique(struct t *t)
-{
-	return t->unique += 2;
-}
-
-static void set_u(struct t *t, const char *path, uint64_t v)
-{
-	long i = fp_msg_find(&t->b, path);
-	if (i < 0)
-		fail_msg("no field %s", path);
-	assert_int_equal(fp_msg_set_u64(&t->b, i, v), 0);
-}
-
-static void set_s(struct t *t, const char *path, const char *s)
-{
-	long i = fp_msg_find(&t->b, path);
-	if (i < 0)
-		fail_msg("no field %s", path);
-	assert_int_equal(fp_msg_set_bytes(&t->b, i, s, strlen(s)), 0);
-}
-
-/* Field `name` of the container at c. */
-static long field(struct t *t, long c, const char *name)
-{
-	long i = fp_msg_field(&t->b, c, name);
-	if (i < 0)
-		fail_msg("no field %s", name);
-	return i;
-}
-
-static void set_fu(struct t *t, long c, const char *name, uint64_t v)
-{
-	assert_int_equal(fp_msg_set_u64(&t->b, field(t, c, name), v), 0);
-}
-
-/* Start a request at the session's negotiated version. */
-static void req(struct t *t, uint32_t opcode, uint64_t unique, uint64_t nodeid)
-{
-	assert_int_equal(fp_msg_build(&t->b, FP_REQUEST, opcode, fp_session_conn(t->s), NULL), 0);
-	set_u(t, "header.unique", unique);
-	set_u(t, "header.nodeid", nodeid);
-	set_u(t, "header.uid", 1000);
-	set_u(t, "header.gid", 1000);
-	set_u(t, "header.pid", 4242);
-}
-
-/* Start a reply to `opcode` at connection c (NULL: the session's); error != 0 or opcode 0:
- * the header alone. */
-static void rep_at(struct t *t, uint32_t opcode, uint64_t unique, int32_t error, uint64_t arg,
-		   const struct fp_conn *c)
-{
-	struct fp_reqinfo ri = {opcode, arg};
-	assert_int_equal(fp_msg_build(&t->b, FP_REPLY, error ? 0 : opcode,
-				      c ? c : fp_session_conn(t->s), error || !opcode ? NULL : &ri),
-			 0);
-	set_u(t, "header.unique", unique);
-	set_u(t, "header.error", (uint64_t)(int64_t)error);
-}
-
-static void rep(struct t *t, uint32_t opcode, uint64_t unique, int32_t error, uint64_t arg)
-{
-	rep_at(t, opcode, unique, error, arg, NULL);
-}
-
 /* Encode the message built, fixing up its lengths, into t->buf; returns its length. */
 static size_t enc(struct t *t)
 {
@@ -216,11 +154,25 @@ static void patch(struct t *t, size_t at, unsigned w, uint64_t v)
 }
 
 /* INIT: the kernel's 7.45 with every flag, the daemon answering `minor`. */
-static void do_init(struct t *t, uint32_t minor)
+/* The kernel's INIT (unique 2) of version major.minor, built but not fed. */
+static void init_req(struct t *t, uint32_t major, uint32_t minor)
 {
 	req(t, FP_INIT, 2, 0);
-	set_u(t, "major", 7);
-	set_u(t, "minor", 45);
+	set_u(t, "major", major);
+	set_u(t, "minor", minor);
+}
+
+/* A fresh connection, for the next case of a test. */
+static struct t *restart(void **state)
+{
+	assert_int_equal(teardown(state), 0);
+	assert_int_equal(setup(state), 0);
+	return *state;
+}
+
+static void do_init(struct t *t, uint32_t minor)
+{
+	init_req(t, 7, 45);
 	set_u(t, "max_readahead", 131072);
 	set_u(t, "flags", 0x73fffffb);
 	set_u(t, "flags2", 0x5fd);
@@ -634,12 +586,8 @@ static void test_missing_body(void **state)
 	status_reply(t, u, 0);
 	one(t, "missing-body");
 	/* and an INIT reply, which may be short, needs major and minor */
-	assert_int_equal(teardown(state), 0);
-	assert_int_equal(setup(state), 0);
-	t = *state;
-	req(t, FP_INIT, 2, 0);
-	set_u(t, "major", 7);
-	set_u(t, "minor", 45);
+	t = restart(state);
+	init_req(t, 7, 45);
 	feed(t, FP_FROM_KERNEL);
 	status_reply(t, 2, 0);
 	one_saying(t, "missing-body", "at least 8 bytes of fuse_init_out");
@@ -705,9 +653,7 @@ static void test_bad_size_old_minor(void **state)
 static void test_init_size_and_major(void **state)
 {
 	struct t *t = *state;
-	req(t, FP_INIT, 2, 0);
-	set_u(t, "major", 7);
-	set_u(t, "minor", 45);
+	init_req(t, 7, 45);
 	feed(t, FP_FROM_KERNEL);
 	/* longer than fuse_init_out */
 	rep(t, FP_INIT, 2, 0, 0);
@@ -717,42 +663,30 @@ static void test_init_size_and_major(void **state)
 	patch(t, 0, 4, n);
 	feed_raw(t, FP_FROM_DAEMON, n);
 	one_saying(t, "bad-size", "at most 64");
-	assert_int_equal(teardown(state), 0);
-	assert_int_equal(setup(state), 0);
-	t = *state;
+	t = restart(state);
 
 	/* a newer daemon must fall back to the kernel's major */
-	req(t, FP_INIT, 2, 0);
-	set_u(t, "major", 7);
-	set_u(t, "minor", 45);
+	init_req(t, 7, 45);
 	feed(t, FP_FROM_KERNEL);
 	rep(t, FP_INIT, 2, 0, 0);
 	set_u(t, "major", 8);
 	set_u(t, "minor", 0);
 	feed(t, FP_FROM_DAEMON);
 	one_saying(t, "init-major", "major 8");
-	assert_int_equal(teardown(state), 0);
-	assert_int_equal(setup(state), 0);
-	t = *state;
+	t = restart(state);
 
 	/* an older one cannot be retried with: Linux knows only major 7 */
-	req(t, FP_INIT, 2, 0);
-	set_u(t, "major", 7);
-	set_u(t, "minor", 45);
+	init_req(t, 7, 45);
 	feed(t, FP_FROM_KERNEL);
 	rep(t, FP_INIT, 2, 0, 0);
 	set_u(t, "major", 6);
 	set_u(t, "minor", 9);
 	feed(t, FP_FROM_DAEMON);
 	one_saying(t, "init-major", "major 6");
-	assert_int_equal(teardown(state), 0);
-	assert_int_equal(setup(state), 0);
-	t = *state;
+	t = restart(state);
 
 	/* a short reply of an old minor is accepted (out_argvar) */
-	req(t, FP_INIT, 2, 0);
-	set_u(t, "major", 7);
-	set_u(t, "minor", 45);
+	init_req(t, 7, 45);
 	feed(t, FP_FROM_KERNEL);
 	const struct fp_conn c22 = {7, 22, 0};
 	rep_at(t, FP_INIT, 2, 0, 0, &c22);
@@ -769,9 +703,7 @@ static void test_init_size_and_major(void **state)
 static void test_init_major_retry(void **state)
 {
 	struct t *t = *state;
-	req(t, FP_INIT, 2, 0);
-	set_u(t, "major", 8);
-	set_u(t, "minor", 0);
+	init_req(t, 8, 0);
 	feed(t, FP_FROM_KERNEL);
 	rep(t, FP_INIT, 2, 0, 0);
 	set_u(t, "major", 7);

@@ -33,6 +33,8 @@ struct t {
 	uint64_t unique; /* last unique handed out */
 };
 
+#include "msgbuild.h"
+
 static int setup(void **state)
 {
 	struct t *t = calloc(1, sizeof(*t));
@@ -59,59 +61,6 @@ static int teardown(void **state)
 	free(t->buf);
 	free(t);
 	return 0;
-}
-
-static uint64_t next_unique(struct t *t)
-{
-	return t->unique += 2;
-}
-
-/* Set an integer of the message being built, by path. */
-static void set_u(struct t *t, const char *path, uint64_t v)
-{
-	long i = fp_msg_find(&t->b, path);
-	if (i < 0)
-		fail_msg("no field %s", path);
-	assert_int_equal(fp_msg_set_u64(&t->b, i, v), 0);
-}
-
-static void set_s(struct t *t, const char *path, const char *s)
-{
-	long i = fp_msg_find(&t->b, path);
-	if (i < 0)
-		fail_msg("no field %s", path);
-	assert_int_equal(fp_msg_set_bytes(&t->b, i, s, strlen(s)), 0);
-}
-
-/* Set field `name` of the container at index c (an array element, a struct). */
-static void set_fu(struct t *t, long c, const char *name, uint64_t v)
-{
-	long i = fp_msg_field(&t->b, c, name);
-	if (i < 0)
-		fail_msg("no field %s", name);
-	assert_int_equal(fp_msg_set_u64(&t->b, i, v), 0);
-}
-
-/* Start a request at the session's negotiated version. */
-static void req(struct t *t, uint32_t opcode, uint64_t unique, uint64_t nodeid)
-{
-	assert_int_equal(fp_msg_build(&t->b, FP_REQUEST, opcode, fp_session_conn(t->s), NULL), 0);
-	set_u(t, "header.unique", unique);
-	set_u(t, "header.nodeid", nodeid);
-	set_u(t, "header.uid", 1000);
-	set_u(t, "header.gid", 1000);
-	set_u(t, "header.pid", 4242);
-}
-
-/* Start a reply to `opcode` (error != 0: a header-only error reply). */
-static void rep(struct t *t, uint32_t opcode, uint64_t unique, int32_t error, uint64_t arg)
-{
-	struct fp_reqinfo ri = {opcode, arg};
-	assert_int_equal(fp_msg_build(&t->b, FP_REPLY, error ? 0 : opcode, fp_session_conn(t->s),
-				      error ? NULL : &ri),
-			 0);
-	set_u(t, "header.unique", unique);
-	set_u(t, "header.error", (uint64_t)(int64_t)error);
 }
 
 static void ntf(struct t *t, uint32_t code)
