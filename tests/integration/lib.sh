@@ -108,13 +108,19 @@ start_fusedump() {
 	"$FUSEDUMP" -o "$TRACE" "$@" 2>"$ERR" &
 	FD_PID=$!
 	PIDS+=("$FD_PID")
+	wait_mounted fusedump
+}
+
+# wait_mounted WHAT: wait until $MNT is mounted, 10 s at most, while $FD_PID (WHAT, with
+# its stderr in $ERR) runs.
+wait_mounted() {
 	local i
 	for i in $(seq 100); do
 		is_mounted "$MNT" && return 0
-		kill -0 "$FD_PID" 2>/dev/null || { cat "$ERR" >&2; fail "fusedump exited before mounting"; }
+		kill -0 "$FD_PID" 2>/dev/null || { cat "$ERR" >&2; fail "$1 exited before mounting"; }
 		sleep 0.1
 	done
-	fail "$MNT not mounted after 10 s"
+	fail "$1: $MNT not mounted after 10 s"
 }
 
 # wait_fusedump SECONDS: wait for fusedump to end; its status goes to FD_RC.

@@ -82,13 +82,18 @@ start_serve() {
 	"$FUSEREPLAY" --serve "$@" "$cap" "$MNT" 2>"$ERR" &
 	FD_PID=$!
 	PIDS+=("$FD_PID")
-	local i
-	for i in $(seq 100); do
-		is_mounted "$MNT" && return 0
-		kill -0 "$FD_PID" 2>/dev/null || { cat "$ERR" >&2; fail "$name: fusereplay exited before mounting"; }
-		sleep 0.1
-	done
-	fail "$name: $MNT not mounted after 10 s"
+	wait_mounted "$name: fusereplay"
+}
+
+# refused WHAT CAPTURE MESSAGE: --serve of CAPTURE exits 2, mounts nothing, and says
+# MESSAGE (a grep pattern) on stderr.
+refused() {
+	local what=$1 cap=$2 rc
+	t "$FUSEREPLAY" --serve "$cap" "$MNT" 2>"$WORK/refused.err"
+	rc=$?
+	[ "$rc" -eq 2 ] || fail "$what: exit $rc, expected 2: $(cat "$WORK/refused.err")"
+	grep -q "$3" "$WORK/refused.err" || fail "$what: $(cat "$WORK/refused.err")"
+	expect_no_mount
 }
 
 # ---- a. the same output from the capture alone
@@ -189,12 +194,8 @@ print(mid + 20 if off == mid else mid)
 PY
 ) || fail "cannot walk the capture's records"
 head -c "$cut" "$WORK/cap.pcap" >"$WORK/cut.pcap"
-t "$FUSEREPLAY" --serve "$WORK/cut.pcap" "$MNT" 2>"$WORK/cut.err"
-rc=$?
-[ "$rc" -eq 2 ] || fail "a cut capture: exit $rc, expected 2: $(cat "$WORK/cut.err")"
-grep -q "^fusereplay: $WORK/cut.pcap: .*record [0-9]* at byte [0-9]*" "$WORK/cut.err" ||
-	fail "a cut capture: the message does not name the file and record: $(cat "$WORK/cut.err")"
-expect_no_mount
+refused "a cut capture (the message must name the file and record)" "$WORK/cut.pcap" \
+	"^fusereplay: $WORK/cut.pcap: .*record [0-9]* at byte [0-9]*"
 
 # the second half of a rotated capture has no INIT: fusedump -C writes one like that
 mkdir -p "$WORK/rsrc/d"
@@ -206,11 +207,7 @@ done
 t umount "$MNT" || fail "umount of the rotated capture's session failed"
 wait_fusedump 30
 [ -s "$WORK/rot.pcap1" ] || fail "fusedump -C 20k wrote no second file"
-t "$FUSEREPLAY" --serve "$WORK/rot.pcap1" "$MNT" 2>"$WORK/noinit.err"
-rc=$?
-[ "$rc" -eq 2 ] || fail "a capture without INIT: exit $rc, expected 2: $(cat "$WORK/noinit.err")"
-grep -q "^fusereplay: $WORK/rot.pcap1: no successful INIT reply" "$WORK/noinit.err" ||
-	fail "a capture without INIT: $(cat "$WORK/noinit.err")"
-expect_no_mount
+refused "a capture without INIT" "$WORK/rot.pcap1" \
+	"^fusereplay: $WORK/rot.pcap1: no successful INIT reply"
 
 echo "$TEST_NAME: ok (${SECONDS}s)"
