@@ -525,9 +525,10 @@ static void signature(const struct fr_outcome *o, char *sig, size_t n)
 	}
 }
 
-/* Run s against a fresh daemon; sig gets the finding ("" for none). */
-static void run_seq(struct fuzzer *z, const struct seq *s, char *sig, size_t n,
-		    fr_wire_fn wire, void *wire_ctx)
+/* Replay what `next` gives against a fresh daemon as the fuzzer does (silent, with the
+ * lint, one request at a time, the daemon's output kept); z->last gets the outcome. */
+static void fuzz_replay(struct fuzzer *z, fr_source_fn next, void *src, const char *name,
+			fr_wire_fn wire, void *wire_ctx)
 {
 	struct fr_replay_opts ro = z->o->run;
 	ro.silent = 1;
@@ -538,12 +539,17 @@ static void run_seq(struct fuzzer *z, const struct seq *s, char *sig, size_t n,
 	ro.exit_grace_ns = 2 * NS_PER_S;
 	ro.wire = wire;
 	ro.wire_ctx = wire_ctx;
-	if (z->errfd >= 0) {
-		if (ftruncate(z->errfd, 0) == 0)
-			lseek(z->errfd, 0, SEEK_SET);
-	}
+	if (z->errfd >= 0 && ftruncate(z->errfd, 0) == 0)
+		lseek(z->errfd, 0, SEEK_SET);
+	fr_replay_source(&ro, next, src, name, &z->last);
+}
+
+/* Run s against a fresh daemon; sig gets the finding ("" for none). */
+static void run_seq(struct fuzzer *z, const struct seq *s, char *sig, size_t n,
+		    fr_wire_fn wire, void *wire_ctx)
+{
 	struct src src = {s, 0};
-	fr_replay_source(&ro, src_next, &src, "fuzz", &z->last);
+	fuzz_replay(z, src_next, &src, "fuzz", wire, wire_ctx);
 	z->runs++;
 	z->requests += z->last.sent;
 	signature(&z->last, sig, n);
@@ -686,14 +692,9 @@ static void minimize_fields(struct fuzzer *z, struct seq *s, const char *sig)
 
 /* ------------------------------------------------------------------ saving */
 
-struct transcript {
-	struct seq s;
-};
-
 static void on_wire(void *ctx, int from_daemon, const uint8_t *buf, size_t len)
 {
-	struct transcript *t = ctx;
-	seq_add(&t->s, from_daemon ? FP_CAP_T_DAEMON : FP_CAP_T_KERNEL, buf, (uint32_t)len, NULL, 0);
+	seq_add(ctx, from_daemon ? FP_CAP_T_DAEMON : FP_CAP_T_KERNEL, buf, (uint32_t)len, NULL, 0);
 }
 
 /* A short name for the request that the finding is about. */
@@ -800,13 +801,13 @@ static void finding(struct fuzzer *z, struct seq *s, const char *sig)
 	minimize_requests(z, s, sig);
 	minimize_fields(z, s, sig);
 	/* the last run, with the wire recorded: the reproducer */
-	struct transcript t = {.s = {.conn = s->conn}};
+	struct seq t = {.conn = s->conn};
 	char got[64];
 	run_seq(z, s, got, sizeof(got), on_wire, &t);
 	char path[4096], text[256], err[512];
 	finding_text(&z->last, sig, text, sizeof(text));
 	snprintf(path, sizeof(path), "%s/%s.pcap", z->o->findings, sig);
-	int saved = write_capture(path, &t.s, text, err, sizeof(err)) == 0;
+	int saved = write_capture(path, &t, text, err, sizeof(err)) == 0;
 	char errpath[4200];
 	snprintf(errpath, sizeof(errpath), "%s/%s.stderr", z->o->findings, sig);
 	save_stderr(z, errpath);
@@ -817,17 +818,10 @@ static void finding(struct fuzzer *z, struct seq *s, const char *sig)
 		struct fp_capr *cr = fp_capr_open(path, err, sizeof(err));
 		verdict = "could not be read back";
 		if (cr) {
-			struct fr_replay_opts ro = z->o->run;
-			ro.silent = 1;
-			ro.lint = 1;
-			ro.progress = 0;
-			ro.daemon_err = z->errfd;
-			ro.exit_grace_ns = 2 * NS_PER_S;
-			struct fr_outcome res;
 			char rsig[64];
-			fr_replay_source(&ro, fr_capr_source, cr, path, &res);
+			fuzz_replay(z, fr_capr_source, cr, path, NULL, NULL);
 			fp_capr_close(cr);
-			signature(&res, rsig, sizeof(rsig));
+			signature(&z->last, rsig, sizeof(rsig));
 			verdict = !strcmp(rsig, sig) ? "replays to the same finding" : "replays differently";
 		}
 	}
@@ -838,7 +832,7 @@ static void finding(struct fuzzer *z, struct seq *s, const char *sig)
 	       "%s: %s\n", z->nfound, secs / 3600, secs / 60 % 60, secs % 60, found_at, sig, text,
 	       after, before, verdict, saved ? path : err);
 	fflush(stdout);
-	seq_free(&t.s);
+	seq_free(&t);
 }
 
 static int known(const struct fuzzer *z, const char *sig)
