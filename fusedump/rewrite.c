@@ -41,7 +41,7 @@ uint64_t fd_rewrite_init_in(uint8_t *buf, size_t len)
 	if (len < IN_HDR || (uint32_t)fp_load_le(buf + 4, 4) != FP_INIT)
 		return 0;
 	return clear_flags(buf, len, IN_HDR + offsetof(struct fp_init_in, flags),
-			   IN_HDR + offsetof(struct fp_init_in, flags2), FD_INIT_CLEAR);
+			   IN_HDR + offsetof(struct fp_init_in, flags2), FT_INIT_NEEDS_DEV);
 }
 
 /*
@@ -58,7 +58,7 @@ uint64_t fd_rewrite_init_out(uint8_t *buf, size_t len, size_t limit, struct fd_c
 		return 0;
 	uint64_t cleared = clear_flags(buf, len, OUT_HDR + offsetof(struct fp_init_out, flags),
 				       OUT_HDR + offsetof(struct fp_init_out, flags2),
-				       FD_INIT_CLEAR);
+				       FT_INIT_NEEDS_DEV);
 
 	/* Not clamped unless needed: with FT_MSG_MAX buffers and 8 MiB socket buffers,
 	 * libfuse's 1 MiB max_write and 256 max_pages fit. A WRITE request is 80 bytes of

@@ -8,13 +8,9 @@
 
 #include "fuseproto/abi.h"
 #include "fuseproto/msg.h"
+#include "fusetransport/chan.h"
 
-/* Passthrough needs BACKING_OPEN ioctls on the daemon's fd (ENOTTY on a socket), io_uring
- * needs URING_CMDs on it, and the DAX and submount bits belong to virtiofs. */
-#define FD_INIT_CLEAR \
-	(FP_PASSTHROUGH | FP_OVER_IO_URING | FP_MAP_ALIGNMENT | FP_HAS_INODE_DAX | FP_SUBMOUNTS)
-
-/* Clear FD_INIT_CLEAR in an INIT request (read from /dev/fuse) in place. Returns the 64-bit
+/* Clear FT_INIT_NEEDS_DEV in an INIT request (read from /dev/fuse) in place. Returns the 64-bit
  * flags that were set and are now clear (0: nothing changed). */
 uint64_t fd_rewrite_init_in(uint8_t *buf, size_t len);
 
@@ -24,7 +20,7 @@ struct fd_clamp {
 	uint32_t max_pages_was, max_pages;
 };
 
-/* Clear FD_INIT_CLEAR in a successful INIT reply (from the daemon) in place, and lower
+/* Clear FT_INIT_NEEDS_DEV in a successful INIT reply (from the daemon) in place, and lower
  * max_write and max_pages when the largest message they allow would not fit in `limit`
  * bytes (the proxy's buffers and the socket's largest message). Returns the flags cleared;
  * *cl says what was clamped. */

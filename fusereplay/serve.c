@@ -43,11 +43,6 @@
 #include "map.h"
 #include "serve.h"
 
-/* INIT capabilities that need a real daemon behind /dev/fuse: passthrough backing files,
- * io_uring queues, and the DAX and submount bits of virtiofs. */
-#define SERVE_INIT_CLEAR \
-	(FP_PASSTHROUGH | FP_OVER_IO_URING | FP_MAP_ALIGNMENT | FP_HAS_INODE_DAX | FP_SUBMOUNTS)
-
 #define BURST 64             /* requests per wakeup */
 #define UNKNOWN UINT64_MAX   /* a file size or end not known */
 
@@ -772,7 +767,7 @@ static void answer_init(struct serve *sv)
 		was = fi >= 0 ? r->v[fi].u : 0;
 		if ((was & FP_INIT_EXT) && f2 >= 0)
 			was |= r->v[f2].u << 32;
-		f = was & offered & ~SERVE_INIT_CLEAR;
+		f = was & offered & ~FT_INIT_NEEDS_DEV;
 		fp_msg_set_u64(r, fi, (uint32_t)f);
 		fp_msg_set_u64(r, f2, f >> 32);
 		/* a request must fit our buffer (chan.h) */

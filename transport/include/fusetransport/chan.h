@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "fuseproto/abi.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -18,6 +20,13 @@ extern "C" {
  * that asks for a larger max_write must be clamped to FT_MSG_MAX - 80 by the caller.
  */
 #define FT_MSG_MAX ((1u << 20) + 4096u + 80u)
+
+/* INIT capabilities that need the daemon to hold /dev/fuse itself, so that neither a proxy
+ * (the daemon has a socket) nor a served capture (there is no daemon) can offer them:
+ * passthrough needs BACKING_OPEN ioctls on the daemon's fd (ENOTTY on a socket), io_uring
+ * needs URING_CMDs on it, and the DAX and submount bits belong to virtiofs. */
+#define FT_INIT_NEEDS_DEV \
+	(FP_PASSTHROUGH | FP_OVER_IO_URING | FP_MAP_ALIGNMENT | FP_HAS_INODE_DAX | FP_SUBMOUNTS)
 
 enum ft_chan_kind {
 	FT_CHAN_DEV,  /* /dev/fuse: the kernel writes requests, we write replies */
