@@ -133,16 +133,11 @@ static int load_seed(const char *path, struct seq *s, char *err, size_t n)
 		return -1;
 	*s = (struct seq){0};
 	struct fp_cap_msg c;
-	int got, first = 1;
+	int got, first = 1, seen = 0;
 	uint32_t conn = 0;
 	uint64_t cut = 0;
 	while ((got = fp_capr_next(cr, &c, err, n)) == 1) {
-		if (c.type == FP_CAP_T_EVENT ||
-		    (c.flags & (FP_CAP_F_MODIFIED | FP_CAP_F_INJECTED | FP_CAP_F_DROPPED)))
-			continue;
-		if (first)
-			conn = c.conn;
-		if (c.conn != conn)
+		if (!fr_peer_msg(&c, &conn, &seen) || (c.flags & FP_CAP_F_DROPPED))
 			continue;
 		if (c.len < c.msglen || c.len > FT_MSG_MAX) {
 			cut++; /* captured with -s, or longer than a connection carries: left out */

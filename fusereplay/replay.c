@@ -1010,12 +1010,8 @@ static int run(struct replay *r, fr_source_fn next, void *src, struct ft_shims *
 	uint64_t requests = 0;
 	while (!r->failed && (got = next(src, &c, err, sizeof(err))) == 1) {
 		r->lost += c.lost;
-		if (c.type == FP_CAP_T_EVENT)
+		if (!fr_peer_msg(&c, &conn, &conn_set))
 			continue;
-		if (!conn_set)
-			conn = c.conn, conn_set = 1;
-		if (c.conn != conn || (c.flags & (FP_CAP_F_MODIFIED | FP_CAP_F_INJECTED)))
-			continue; /* another connection; what the tool made or changed, not the peers */
 		enum fp_origin from = c.type == FP_CAP_T_KERNEL ? FP_FROM_KERNEL : FP_FROM_DAEMON;
 		if (fp_session_feed(r->rec_sess, &r->req, from, c.buf, c.len, c.ts_ns) < 0) {
 			fprintf(stderr, "fusereplay: out of memory\n");
@@ -1132,6 +1128,17 @@ static void summary(struct replay *r, double secs)
 			fp_sbuf_printf(&r->out, ", %" PRIu64 " lint violations", r->violations);
 		fp_sbuf_printf(&r->out, " in %.3f s (%.0f requests/s)\n", secs, rate);
 	}
+}
+
+int fr_peer_msg(const struct fp_cap_msg *c, uint32_t *conn, int *seen)
+{
+	if (c->type == FP_CAP_T_EVENT)
+		return 0;
+	if (!*seen) {
+		*conn = c->conn;
+		*seen = 1;
+	}
+	return c->conn == *conn && !(c->flags & (FP_CAP_F_MODIFIED | FP_CAP_F_INJECTED));
 }
 
 int fr_capr_source(void *src, struct fp_cap_msg *m, char *err, size_t n)

@@ -69,6 +69,12 @@ typedef int (*fr_source_fn)(void *src, struct fp_cap_msg *m, char *err, size_t n
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t fr_now_mono(void);
 
+/* Whether capture record c is a message one of the peers wrote on the capture's first
+ * connection: not an event of the tool that wrote it, not a message the tool made or
+ * changed, not another connection. *conn is that connection once *seen is set (by the
+ * first call with a message). */
+int fr_peer_msg(const struct fp_cap_msg *c, uint32_t *conn, int *seen);
+
 /* A source over a capture being read (src: a struct fp_capr). */
 int fr_capr_source(void *src, struct fp_cap_msg *m, char *err, size_t n);
 
