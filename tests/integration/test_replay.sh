@@ -171,9 +171,16 @@ SECONDS=0
 replay regress_pace 0 --speed original "$WORK/regress.pcap" -- "$REGRESS_LL" -f "$MNT"
 [ "$SECONDS" -ge 1 ] || fail "--speed original did not wait as the capture did"
 
-# ---- 3. as nobody, in a mount namespace whose /dev has no fuse
+# ---- 3. as nobody, in a mount namespace whose /dev has no fuse. The programs are copied
+# where nobody can reach them: the build tree may sit in a directory only root may enter
+# (a clone under mktemp -d). fusereplay finds the shims in ../libexec/fusewire.
 chmod 755 "$WORK"
 chmod 644 "$WORK"/*.pcap
+mkdir -p "$WORK/bin" "$WORK/libexec"
+cp -R "$(dirname "$FUSEREPLAY")/../libexec/fusewire" "$WORK/libexec/" &&
+	cp "$FUSEREPLAY" "$HELLO_LL" "$REGRESS_LL" "$WORK/bin/" ||
+	fail "cannot copy the programs for nobody"
+chmod -R a+rX "$WORK/bin" "$WORK/libexec"
 cat >"$WORK/unpriv.sh" <<'EOF'
 set -u
 D=$1; shift
@@ -191,7 +198,7 @@ unpriv() {
 	local name=$1 want=$2 rc
 	shift 2
 	timeout -k 5 120 unshare -m --propagation private bash "$WORK/unpriv.sh" "$WORK/dev" \
-		"$FUSEREPLAY" -q "$@" >"$WORK/$name.out" 2>"$WORK/$name.err"
+		"$WORK/bin/fusereplay" -q "$@" >"$WORK/$name.out" 2>"$WORK/$name.err"
 	rc=$?
 	[ "$rc" -eq "$want" ] || { cat "$WORK/$name.err" >&2; fail "$name: exit $rc, expected $want"; }
 }
@@ -199,11 +206,11 @@ unpriv unpriv_id 0 --help
 timeout 30 unshare -m --propagation private bash "$WORK/unpriv.sh" "$WORK/dev" \
 	sh -c 'id -u; test -e /dev/fuse && echo fuse' >"$WORK/unpriv_id.out" 2>&1
 [ "$(cat "$WORK/unpriv_id.out")" = 65534 ] || fail "the namespace is not unprivileged without /dev/fuse: $(cat "$WORK/unpriv_id.out")"
-unpriv unpriv_hello 0 "$WORK/hello.pcap" -- "$HELLO_LL" -f "$WORK/mnt_u"
+unpriv unpriv_hello 0 "$WORK/hello.pcap" -- "$WORK/bin/hello_ll" -f "$WORK/mnt_u"
 all_equal unpriv_hello hello 5
-unpriv unpriv_regress 0 "$WORK/regress.pcap" -- "$REGRESS_LL" -f "$WORK/mnt_u"
+unpriv unpriv_regress 0 "$WORK/regress.pcap" -- "$WORK/bin/regress_ll" -f "$WORK/mnt_u"
 all_equal unpriv_regress regress 10
-unpriv unpriv_errno 1 "$WORK/regress.pcap" -- "$REGRESS_LL" --regress=errno -f "$WORK/mnt_u"
+unpriv unpriv_errno 1 "$WORK/regress.pcap" -- "$WORK/bin/regress_ll" --regress=errno -f "$WORK/mnt_u"
 [[ $(diffs unpriv_errno) =~ ${expect[errno]} ]] || fail "unprivileged: the planted errno is not reported"
 
 # ---- 4. usage, broken input and daemons that fail
