@@ -279,16 +279,39 @@ static enum mi_state mountinfo_find(const char *path, int want_id, int *top_id)
 
 /* ------------------------------------------------------------------ mount */
 
+static int open_dev(char *errbuf)
+{
+	int fd = open("/dev/fuse", O_RDWR | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
+		int e = errno;
+		ft_seterr(errbuf, "/dev/fuse: %s", strerror(e));
+		errno = e;
+	}
+	return fd;
+}
+
+int ft_kernel_open(struct ft_kernel *k, int nonblock, char *errbuf)
+{
+	ft_kernel_close(k);
+	k->fd = open_dev(errbuf);
+	if (k->fd >= 0 && !nonblock)
+		fcntl(k->fd, F_SETFL, fcntl(k->fd, F_GETFL) & ~O_NONBLOCK);
+	return k->fd < 0 ? -1 : 0;
+}
+
 int ft_kernel_mount(struct ft_kernel *k, const char *mountpoint, const struct ft_mount_opts *o,
 		    char *errbuf)
 {
+	int fd = k->fd; /* ft_kernel_open()ed, or -1 */
 	memset(k, 0, sizeof(*k));
 	k->fd = -1;
 	k->mnt_id = -1;
 	k->watchdog = -1;
+	int opened = fd < 0;
 	char *mnt = realpath(mountpoint, NULL);
 	if (!mnt) {
 		ft_seterr(errbuf, "%s: %s", mountpoint, strerror(errno));
+		k->fd = fd;
 		return -1;
 	}
 	struct stat st;
@@ -299,12 +322,8 @@ int ft_kernel_mount(struct ft_kernel *k, const char *mountpoint, const struct ft
 		errno = e;
 		return -1;
 	}
-	int fd = open("/dev/fuse", O_RDWR | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0) {
-		int e = errno;
-		ft_seterr(errbuf, "/dev/fuse: %s", strerror(e));
+	if (opened && (fd = open_dev(errbuf)) < 0) {
 		free(mnt);
-		errno = e;
 		return -1;
 	}
 	char data[64 + 4096];
@@ -316,7 +335,7 @@ int ft_kernel_mount(struct ft_kernel *k, const char *mountpoint, const struct ft
 			  o->subtype ? o->subtype : "");
 	if (n < 0 || (size_t)n >= sizeof(data) || tn < 0 || (size_t)tn >= sizeof(type)) {
 		ft_seterr(errbuf, "mount options too long");
-		close(fd);
+		k->fd = opened ? (close(fd), -1) : fd;
 		free(mnt);
 		errno = E2BIG;
 		return -1;
@@ -326,7 +345,7 @@ int ft_kernel_mount(struct ft_kernel *k, const char *mountpoint, const struct ft
 		int e = errno;
 		ft_seterr(errbuf, "mount %s on %s (type %s, options %s): %s%s", source, mnt, type, data,
 			  strerror(e), e == EPERM ? " (mount(2) needs root)" : "");
-		close(fd);
+		k->fd = opened ? (close(fd), -1) : fd;
 		free(mnt);
 		errno = e;
 		return -1;

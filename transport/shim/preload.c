@@ -10,6 +10,10 @@
  *                      has let go becomes ENODEV, what /dev/fuse gives after an unmount,
  *                      so that libfuse ends its loop cleanly instead of reporting a
  *                      short read and exiting 1.
+ * With FUSEWIRE_MIRROR (fusetransport/mirror.h), the proxy hands back a real /dev/fuse
+ * instead (later opens, libfuse's clone_fd, open it for real), and every message read
+ * from or written to a /dev/fuse fd (read, readv, write, writev, splice both ways) is
+ * copied into the mirror ring for the tracer.
  * Everything else, and everything when FUSEWIRE_CTL is not set, goes to libc unchanged.
  */
 #include <dlfcn.h>
@@ -24,7 +28,9 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "fusetransport/chan.h"
 #include "fusetransport/ctl.h"
+#include "fusetransport/mirror.h"
 
 #define EXPORT __attribute__((visibility("default")))
 
@@ -41,10 +47,23 @@ static struct {
 static int nours;
 static char mounted_on[4096]; /* what the daemon mounted through us */
 
+/* --mirror: the ring, and which fds are /dev/fuse (set when opened, cleared when closed) */
+static struct ft_mirror ring;
+static int mirroring;
+#define NFUSEFDS 4096
+static unsigned char fusefd[NFUSEFDS];
+
 __attribute__((constructor)) static void init(void)
 {
 	const char *p = getenv(FT_CTL_ENV);
 	ctl_path = p && *p ? p : NULL;
+	const char *m = getenv(FT_MIRROR_ENV);
+	if (ctl_path && m && *m) {
+		char *end;
+		long fd = strtol(m, &end, 10);
+		if (!*end && fd >= 0 && fd < 65536 && ft_mirror_attach(&ring, (int)fd) == 0)
+			mirroring = 1;
+	}
 }
 
 #define REAL(ret, name, args) \
@@ -90,11 +109,22 @@ static int set_errno(int status)
 	return -1;
 }
 
-/* open("/dev/fuse", flags): the daemon's socket from the proxy. */
+static int is_fusefd(int fd)
+{
+	return mirroring && fd >= 0 && fd < NFUSEFDS && fusefd[fd];
+}
+
+/* open("/dev/fuse", flags): the daemon's socket from the proxy (with the mirror: the
+ * /dev/fuse that the proxy mounts, then /dev/fuse itself). */
 static int fuse_open(int flags)
 {
 	int fd, have = any_ours();
-	if (have >= 0) {
+	if (have >= 0 && mirroring) {
+		REAL(int, open, (const char *, int, ...));
+		fd = real_open("/dev/fuse", flags);
+		if (fd < 0)
+			return -1;
+	} else if (have >= 0) {
 		fd = fcntl(have, (flags & O_CLOEXEC) ? F_DUPFD_CLOEXEC : F_DUPFD, 0);
 		if (fd < 0)
 			return -1;
@@ -109,6 +139,8 @@ static int fuse_open(int flags)
 			fcntl(fd, F_SETFD, 0);
 	}
 	remember(fd);
+	if (mirroring && fd < NFUSEFDS)
+		fusefd[fd] = 1;
 	return fd;
 }
 
@@ -309,21 +341,165 @@ static ssize_t eof_to_enodev(ssize_t r, int fd, size_t asked)
 	return r;
 }
 
+/* ------------------------------------------------------------------ the mirror */
+
+static void mirror_in(const struct iovec *iov, int iovcnt, ssize_t n)
+{
+	struct ft_mirror_rec *r = ft_mirror_begin(&ring, FT_MIRROR_KERNEL, iov, iovcnt, (size_t)n);
+	if (r)
+		ft_mirror_end(&ring, r, 0);
+}
+
+static size_t iov_len(const struct iovec *iov, int iovcnt)
+{
+	size_t n = 0;
+	for (int i = 0; i < iovcnt; i++)
+		n += iov[i].iov_len;
+	return n;
+}
+
+/* A reply's record is taken before the write, so that it precedes whatever the kernel
+ * does because of it (a NOTIFY_RETRIEVE's NOTIFY_REPLY, the caller's next request). */
+static void mirror_out_end(struct ft_mirror_rec *r, ssize_t res, int err)
+{
+	if (r)
+		ft_mirror_end(&ring, r, res < 0 ? err : 0);
+	errno = err;
+}
+
+/* A buffer of this thread's, for the messages that splice(2) moves without showing us. */
+static __thread uint8_t *tbuf;
+static __thread size_t tcap;
+
+static uint8_t *thread_buf(size_t n)
+{
+	if (n > tcap) {
+		uint8_t *b = realloc(tbuf, n);
+		if (!b)
+			return NULL;
+		tbuf = b;
+		tcap = n;
+	}
+	return tbuf;
+}
+
 EXPORT ssize_t read(int fd, void *buf, size_t n)
 {
 	REAL(ssize_t, read, (int, void *, size_t));
-	return eof_to_enodev(real_read(fd, buf, n), fd, n);
+	ssize_t r = real_read(fd, buf, n);
+	if (r > 0 && is_fusefd(fd)) {
+		int e = errno;
+		mirror_in(&(struct iovec){buf, (size_t)r}, 1, r);
+		errno = e;
+	}
+	return eof_to_enodev(r, fd, n);
 }
 
 EXPORT ssize_t readv(int fd, const struct iovec *iov, int iovcnt)
 {
 	REAL(ssize_t, readv, (int, const struct iovec *, int));
-	return eof_to_enodev(real_readv(fd, iov, iovcnt), fd, iovcnt > 0);
+	ssize_t r = real_readv(fd, iov, iovcnt);
+	if (r > 0 && is_fusefd(fd)) {
+		int e = errno;
+		mirror_in(iov, iovcnt, r);
+		errno = e;
+	}
+	return eof_to_enodev(r, fd, iovcnt > 0);
+}
+
+EXPORT ssize_t write(int fd, const void *buf, size_t n)
+{
+	REAL(ssize_t, write, (int, const void *, size_t));
+	if (!is_fusefd(fd))
+		return real_write(fd, buf, n);
+	struct ft_mirror_rec *r =
+		ft_mirror_begin(&ring, FT_MIRROR_DAEMON, &(struct iovec){(void *)buf, n}, 1, n);
+	ssize_t res = real_write(fd, buf, n);
+	mirror_out_end(r, res, errno);
+	return res;
+}
+
+EXPORT ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
+{
+	REAL(ssize_t, writev, (int, const struct iovec *, int));
+	if (!is_fusefd(fd))
+		return real_writev(fd, iov, iovcnt);
+	struct ft_mirror_rec *r =
+		ft_mirror_begin(&ring, FT_MIRROR_DAEMON, iov, iovcnt, iov_len(iov, iovcnt));
+	ssize_t res = real_writev(fd, iov, iovcnt);
+	mirror_out_end(r, res, errno);
+	return res;
+}
+
+EXPORT int close(int fd)
+{
+	REAL(int, close, (int));
+	if (mirroring && fd >= 0 && fd < NFUSEFDS)
+		fusefd[fd] = 0;
+	return real_close(fd);
+}
+
+/* A request spliced out of /dev/fuse (libfuse with splice_read): read it here and write it
+ * into the daemon's pipe, where it finds the same bytes; a reply spliced in (splice_write):
+ * its bytes are copied out of the daemon's pipe with tee(2) first. */
+static ssize_t splice_in(int fd_in, int fd_out, size_t len)
+{
+	REAL(ssize_t, read, (int, void *, size_t));
+	REAL(ssize_t, write, (int, const void *, size_t));
+	uint8_t *b = thread_buf(len);
+	if (!b) {
+		errno = ENOMEM;
+		return -1;
+	}
+	ssize_t r = real_read(fd_in, b, len);
+	if (r <= 0)
+		return eof_to_enodev(r, fd_in, len);
+	mirror_in(&(struct iovec){b, (size_t)r}, 1, r);
+	for (ssize_t done = 0; done < r;) {
+		ssize_t w = real_write(fd_out, b + done, (size_t)(r - done));
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1; /* the request is lost with the daemon's pipe: as a failed splice */
+		done += w;
+	}
+	return r;
+}
+
+static __thread int tpipe[2] = {-1, -1};
+
+static struct ft_mirror_rec *peek_pipe(int fd_in, size_t len)
+{
+	REAL(ssize_t, read, (int, void *, size_t));
+	if (tpipe[0] < 0) {
+		if (pipe2(tpipe, O_CLOEXEC | O_NONBLOCK) < 0)
+			return NULL;
+		fcntl(tpipe[1], F_SETPIPE_SZ, (int)FT_MSG_MAX);
+	}
+	uint8_t *b = thread_buf(len);
+	ssize_t t = b ? tee(fd_in, tpipe[1], len, SPLICE_F_NONBLOCK) : -1;
+	if (t <= 0)
+		return NULL;
+	ssize_t got = real_read(tpipe[0], b, (size_t)t);
+	if (got <= 0)
+		return NULL;
+	return ft_mirror_begin(&ring, FT_MIRROR_DAEMON, &(struct iovec){b, (size_t)got}, 1,
+			       (size_t)got);
 }
 
 EXPORT ssize_t splice(int fd_in, loff_t *off_in, int fd_out, loff_t *off_out, size_t len,
 		      unsigned int flags)
 {
 	REAL(ssize_t, splice, (int, loff_t *, int, loff_t *, size_t, unsigned int));
+	if (is_fusefd(fd_in) && !off_out)
+		return splice_in(fd_in, fd_out, len);
+	if (is_fusefd(fd_out) && !off_in) {
+		int e = errno;
+		struct ft_mirror_rec *r = peek_pipe(fd_in, len);
+		errno = e;
+		ssize_t res = real_splice(fd_in, off_in, fd_out, off_out, len, flags);
+		mirror_out_end(r, res, errno);
+		return res;
+	}
 	return eof_to_enodev(real_splice(fd_in, off_in, fd_out, off_out, len, flags), fd_in, len);
 }

@@ -57,12 +57,18 @@ struct ft_kernel {
 			    * ft_kernel_mount when the struct is not zeroed) */
 };
 
+/* Open /dev/fuse ahead of ft_kernel_mount(), which then mounts that fd (for a daemon
+ * that is to hold it itself; nonblock 0: in blocking mode, as a daemon expects). Returns
+ * 0, or -1 with errno set and errbuf filled. */
+int ft_kernel_open(struct ft_kernel *k, int nonblock, char *errbuf);
+
 /*
- * Open /dev/fuse and mount it on `mountpoint` (made absolute) with
+ * Open /dev/fuse (unless ft_kernel_open() did) and mount it on `mountpoint` (made
+ * absolute) with
  *   fd=N,rootmode=<type of the mountpoint>,user_id=<uid>,group_id=<gid>[,<kernel options>]
  * Needs CAP_SYS_ADMIN (no fusermount fallback). The kernel queues INIT at once; mount(2)
  * does not wait for the answer. Returns 0, or -1 with errno set and errbuf filled; nothing
- * is left open or mounted on failure.
+ * is left mounted on failure, nor open but what ft_kernel_open() opened.
  */
 int ft_kernel_mount(struct ft_kernel *k, const char *mountpoint, const struct ft_mount_opts *o,
 		    char *errbuf);
