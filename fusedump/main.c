@@ -18,6 +18,7 @@
 #include "fusetransport/chan.h"
 #include "fusetransport/daemon.h"
 #include "fusetransport/kernel.h"
+#include "fusetransport/mirror.h"
 #include "fusetransport/shims.h"
 #include "out.h"
 #include "lua.h"
@@ -33,7 +34,8 @@
 #endif
 
 static const char usage_text[] =
-	"usage: fusedump [-tvx] [--json] [-o FILE] [-c COUNT] [-B KIB] [--stats] [-m OPTS] [--devfd]\n"
+	"usage: fusedump [-tvx] [--json] [-o FILE] [-c COUNT] [-B KIB] [--stats] [-m OPTS]\n"
+	"                [--devfd | --mirror]\n"
 	"                [-w FILE [--print] [-s SNAPLEN] [-C SIZE [-W COUNT]]] -- DAEMON [ARGS...]\n"
 	"                [-g SCRIPT.lua]... [--lua-seed N] [--lua-fail-closed] [--lua-unsafe]\n"
 	"                [-Y EXPRESSION] [--lint] [--top]\n"
@@ -101,6 +103,11 @@ static const char help_text[] =
 	"                         argument that is an existing directory), with the options of\n"
 	"                         its -o arguments, and put /dev/fd/N in its place (libfuse3 >=\n"
 	"                         3.3, go-fuse >= 2.2): for daemons the shims cannot reach\n"
+	"      --mirror           no proxy: the daemon gets /dev/fuse itself, and the LD_PRELOAD\n"
+	"                         library copies every message it reads or writes there to\n"
+	"                         shared memory, where fusedump reads them; the filesystem runs\n"
+	"                         at nearly the daemon's own speed. For daemons that mount with\n"
+	"                         mount(2) as root (libfuse2, libfuse3); not with --lua\n"
 	"  -h, --help             this help\n"
 	"  -V, --version          the version\n"
 	"\n"
@@ -128,7 +135,7 @@ struct opts {
 	uint64_t count;
 	int stats;
 	const char *mount_opts;
-	int devfd;
+	int devfd, mirror;
 	size_t buffer; /* -B, bytes */
 	char **argv; /* the daemon's */
 };
@@ -178,7 +185,7 @@ static uint64_t size_arg(const char *arg)
 }
 
 /* Long options without a short one that could clash with a later short option. */
-enum { OPT_TOP = 0x100, OPT_SPEED, OPT_LINT };
+enum { OPT_TOP = 0x100, OPT_SPEED, OPT_LINT, OPT_MIRROR };
 
 static void parse_args(struct opts *o, int argc, char **argv)
 {
@@ -207,6 +214,7 @@ static void parse_args(struct opts *o, int argc, char **argv)
 		{"speed", required_argument, NULL, OPT_SPEED},
 		{"mount-options", required_argument, NULL, 'm'},
 		{"devfd", no_argument, NULL, 'D'},
+		{"mirror", no_argument, NULL, OPT_MIRROR},
 		{"buffer-size", required_argument, NULL, 'B'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
@@ -307,6 +315,9 @@ static void parse_args(struct opts *o, int argc, char **argv)
 		case 'D':
 			o->devfd = 1;
 			break;
+		case OPT_MIRROR:
+			o->mirror = 1;
+			break;
 		case 'h':
 			printf("%s\n%s", usage_text, help_text);
 			exit(0);
@@ -328,11 +339,11 @@ static void parse_args(struct opts *o, int argc, char **argv)
 	if (o->read) {
 		if (optind < argc)
 			usage_error("-r reads a capture and runs no daemon: '%s'", argv[optind]);
-		if (o->write || o->mount_opts || o->devfd || o->nlua || o->print || o->snaplen ||
-		    o->rot.file_size || o->rot.files || o->buffer)
+		if (o->write || o->mount_opts || o->devfd || o->mirror || o->nlua || o->print ||
+		    o->snaplen || o->rot.file_size || o->rot.files || o->buffer)
 			usage_error("%s", "-r goes with the output options only (-o, --json, -v, -t, -x, "
 					  "-c, --stats, -Y), not with -w, --print, -s, -C, -W, -B, -m, "
-					  "--devfd or --lua");
+					  "--devfd, --mirror or --lua");
 		return;
 	}
 	if ((o->lua_seeded || o->lua_unsafe || o->lua_fail_closed || o->lua_mem) && !o->nlua)
@@ -341,6 +352,9 @@ static void parse_args(struct opts *o, int argc, char **argv)
 		usage_error("%s", "--print, -s and -C go with -w");
 	if (o->rot.files && !o->rot.file_size)
 		usage_error("%s", "-W goes with -C");
+	if (o->mirror && (o->devfd || o->nlua))
+		usage_error("%s", "--mirror only watches: not with --lua (which changes messages on "
+				  "their way) or --devfd (the mirror needs the LD_PRELOAD library)");
 	if (optind >= argc)
 		usage_error("%s", "no daemon to run");
 	o->argv = argv + optind;
@@ -450,6 +464,18 @@ static int start_top(struct fd_out *out, const struct opts *o)
 	return 0;
 }
 
+/* --mirror: how many bytes of file data (READ replies, WRITE requests) the daemon copies
+ * for us. What the trace shows of it, unless -v, -x or -w wants all of it. */
+static uint32_t mirror_keep(const struct opts *o)
+{
+	const uint32_t shown = 64; /* libproto's text at -v, and JSON, show 64 bytes */
+	if (o->fmt & (FP_FMT_VERBOSE | FP_FMT_HEX))
+		return 0;
+	if (o->write)
+		return o->snaplen ? (o->snaplen > shown ? o->snaplen : shown) : 0;
+	return shown;
+}
+
 /* How long the loop polls without sleeping after a message (proxy.h). */
 static uint64_t spin_ns(void)
 {
@@ -546,6 +572,7 @@ int main(int argc, char **argv)
 	struct ft_mount_opts mo;
 	ft_mount_opts_init(&mo);
 	struct ft_shims sh = {.lfd = -1};
+	struct ft_mirror ring = {.fd = -1};
 	if (o.top && start_top(&out, &o) < 0)
 		goto out;
 
@@ -567,7 +594,17 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	size_t maxmsg = 0;
-	if (ft_socketpair(sv, FT_SOCKBUF_SIZE, &maxmsg, errbuf) < 0) {
+	if (o.mirror) {
+		/* the daemon inherits the ring, and the LD_PRELOAD library finds it by the
+		 * variable, which the shims' environment takes over from ours */
+		char num[16];
+		if (ft_mirror_create(&ring, 0, mirror_keep(&o), errbuf) < 0) {
+			fprintf(stderr, "fusedump: %s\n", errbuf);
+			goto out;
+		}
+		snprintf(num, sizeof(num), "%d", ring.fd);
+		setenv(FT_MIRROR_ENV, num, 1);
+	} else if (ft_socketpair(sv, FT_SOCKBUF_SIZE, &maxmsg, errbuf) < 0) {
 		fprintf(stderr, "fusedump: %s\n", errbuf);
 		goto out;
 	}
@@ -613,7 +650,8 @@ int main(int argc, char **argv)
 		.child = child,
 		.limit = maxmsg && maxmsg < FT_MSG_MAX ? maxmsg : FT_MSG_MAX,
 		.count = o.count,
-		.spin_ns = spin_ns(),
+		.spin_ns = o.mirror ? 0 : spin_ns(),
+		.mirror = o.mirror ? &ring : NULL,
 	};
 	code = fd_proxy_run(&p);
 	sv[0] = p.sock_fd; /* closed by the loop: -1 */
@@ -624,6 +662,7 @@ out:
 	code = finish(&out, code, NULL);
 	fd_lua_free(lua);
 	ft_shims_close(&sh);
+	ft_mirror_close(&ring);
 	ft_mount_opts_free(&mo);
 	ft_kernel_free(&k);
 	for (int i = 0; i < 2; i++)

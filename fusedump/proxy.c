@@ -9,7 +9,12 @@
  * thread reads the socket; and what costs most on small machines is not copying but
  * waking threads on other CPUs, which the loop avoids by polling for a moment after each
  * message (spin_ns) before it sleeps.
+ *
+ * With --mirror the same loop forwards nothing: the daemon holds /dev/fuse, and the loop
+ * reads the copies of its messages from the ring of fusetransport/mirror.h every
+ * MIRROR_EVERY_MS, and learns of the end of the filesystem from the daemon's own end.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
@@ -32,6 +37,7 @@
 #include "fusetransport/chan.h"
 #include "fusetransport/ctl.h"
 #include "fusetransport/daemon.h"
+#include "fusetransport/mirror.h"
 #include "lua.h"
 #include "proxy.h"
 #include "rewrite.h"
@@ -42,6 +48,9 @@
 #define REAP_NS (10 * SEC)              /* then for the processes, before SIGKILL */
 #define ESCALATE_NS (5 * SEC)           /* between later escalation steps */
 #define MOUNT_HINT_NS (10 * SEC)        /* no mount request after this long: say why */
+#define MIRROR_EVERY_MS 25              /* --mirror: read the ring this often (its bursts
+					 * of decoding cost the filesystem less than
+					 * frequent small ones) */
 
 enum phase {
 	PH_MOUNTWAIT,  /* the daemon runs, has not asked through a shim to mount yet */
@@ -111,6 +120,11 @@ struct loop {
 	size_t nheld;
 	uint64_t *dropped;    /* requests dropped by scripts, waiting for nothing (or INTERRUPT) */
 	size_t ndropped;
+	/* --mirror */
+	uint8_t *zero;        /* FT_MSG_MAX bytes of zeros, to put cut messages back at length */
+	uint64_t mirror_lost; /* ft_mirror_lost() last said */
+	int mirror_busy;      /* the last read of the ring found messages */
+	int mirror_idle;      /* our threads run as SCHED_IDLE */
 };
 
 static uint64_t now_mono(void)
@@ -257,8 +271,8 @@ static void track_writer(struct loop *l, pid_t pid)
 		if (l->child.done)
 			proc_ended(&l->writer, l->child.reaped, l->child.status);
 	} else {
-		EVENT(l, "daemon", 0, "daemon pid %d writes the socket (spawned as pid %d)",
-		      (int)pid, (int)l->child.pid);
+		EVENT(l, "daemon", 0, "daemon pid %d writes %s (spawned as pid %d)", (int)pid,
+		      l->p->mirror ? "/dev/fuse" : "the socket", (int)l->child.pid);
 	}
 	/* First heard of after the kernel went away (a daemon that was still going to the
 	 * background then): it is owed the SIGTERM that the others got. */
@@ -348,6 +362,16 @@ static void daemon_gone(struct loop *l, const char *why)
 	l->esc = 0;
 }
 
+/* --mirror: the daemon, which holds /dev/fuse, is to end now: SIGTERM (libfuse ends its
+ * loop, and /dev/fuse closes with it, which ends the connection). */
+static void mirror_end_daemon(struct loop *l, const char *why)
+{
+	EVENT(l, "stop", 0, "%s", why);
+	proc_signal(l, daemon_proc(l), SIGTERM);
+	l->ph = PH_DRAIN;
+	l->deadline = now_mono() + DRAIN_NS;
+}
+
 /* SIGINT, SIGTERM, SIGHUP, -c, or a failed output: unmount and let the daemon end. */
 static void stop(struct loop *l, const char *why)
 {
@@ -362,6 +386,10 @@ static void stop(struct loop *l, const char *why)
 			EVENT(l, "unmount", 0, "unmount failed: %s; closing /dev/fuse", err);
 			fprintf(stderr, "fusedump: %s\n", err);
 			l->failed = 1;
+			if (l->p->mirror) {
+				mirror_end_daemon(l, "ending the daemon");
+				return;
+			}
 			close_dev(l);
 			kernel_gone(l, "closed /dev/fuse");
 			return;
@@ -371,6 +399,11 @@ static void stop(struct loop *l, const char *why)
 			      lazy ? " lazily (busy: serving until its last user lets go; "
 				     "signal again to close /dev/fuse)" : "");
 		l->ph = PH_UNMOUNTING;
+		if (l->p->mirror && !lazy) {
+			/* the daemon reads ENODEV and ends */
+			l->ph = PH_DRAIN;
+			l->deadline = now_mono() + DRAIN_NS;
+		}
 		break;
 	}
 	case PH_MOUNTWAIT:
@@ -381,6 +414,11 @@ static void stop(struct loop *l, const char *why)
 		l->esc = 0;
 		break;
 	case PH_UNMOUNTING:
+		if (l->p->mirror) {
+			mirror_end_daemon(l, "again: ending the daemon, which closes /dev/fuse: "
+					     "requests in flight fail with ENOTCONN");
+			break;
+		}
 		EVENT(l, "stop", 0, "%s again: closing /dev/fuse", why);
 		close_dev(l);
 		kernel_gone(l, "closed /dev/fuse: requests in flight fail with ENOTCONN");
@@ -396,12 +434,12 @@ static void stop(struct loop *l, const char *why)
 
 /* ------------------------------------------------------------------ messages */
 
-/* Decode one message into l->m, count it and print it. Returns 0, or -1 when it could not
- * be decoded (out of memory; it is still forwarded). */
-static int feed(struct loop *l, enum fp_origin from, const uint8_t *buf, size_t len, int count,
-		unsigned mark)
+/* Decode one message, seen at ts_ns, into l->m, count it and print it. Returns 0, or -1
+ * when it could not be decoded (out of memory; it is still forwarded). */
+static int feed_at(struct loop *l, enum fp_origin from, const uint8_t *buf, size_t len,
+		   uint64_t ts_ns, int count, unsigned mark)
 {
-	if (fp_session_feed(l->s, &l->m, from, buf, len, fd_now_real()) < 0) {
+	if (fp_session_feed(l->s, &l->m, from, buf, len, ts_ns) < 0) {
 		EVENT(l, "error", 0, "out of memory while decoding a %zu-byte message", len);
 		return -1;
 	}
@@ -414,6 +452,25 @@ static int feed(struct loop *l, enum fp_origin from, const uint8_t *buf, size_t 
 			l->stop_why = "-c count reached";
 	}
 	return 0;
+}
+
+/* The same, seen now. */
+static int feed(struct loop *l, enum fp_origin from, const uint8_t *buf, size_t len, int count,
+		unsigned mark)
+{
+	return feed_at(l, from, buf, len, fd_now_real(), count, mark);
+}
+
+/* The kernel refused a reply or notification of the daemon's (errno e). */
+static void refused(struct loop *l, uint64_t unique, int e)
+{
+	l->p->stats->write_failed++;
+	if (e == ENODEV || e == ECONNABORTED)
+		return; /* the end of the connection, which is said otherwise */
+	EVENT(l, "write_failed", unique, "#%" PRIu64 ": the kernel refused the %s: %s%s", unique,
+	      unique ? "reply" : "notification", strerror(e),
+	      e == ENOENT ? " (nobody waits for it any more: interrupted or aborted)" :
+	      e == EINVAL ? " (malformed)" : "");
 }
 
 /* Write a reply or notification that fusedump (or a script) made to the kernel, printed
@@ -828,15 +885,117 @@ static void daemon_msg(struct loop *l, struct ft_rx *rx)
 		feed(l, FP_FROM_DAEMON, rx->buf, rx->len, 1, 0);
 		daemon_msg_events(l, rx);
 	}
-	if (e) {
-		st->write_failed++;
-		if (e == ENODEV || e == ECONNABORTED)
-			return; /* the next read of /dev/fuse reports the end */
-		EVENT(l, "write_failed", unique, "#%" PRIu64 ": the kernel refused the %s: %s%s", unique,
-		      unique ? "reply" : "notification", strerror(e),
-		      e == ENOENT ? " (nobody waits for it any more: interrupted or aborted)" :
-		      e == EINVAL ? " (malformed)" : "");
+	if (e)
+		refused(l, unique, e); /* ENODEV: the next read of /dev/fuse reports the end */
+}
+
+/* ------------------------------------------------------------------ the mirror */
+
+/*
+ * With the mirror, fusedump is out of the filesystem's path, and its work (decoding,
+ * printing) is best done when no CPU has anything better to do: every thread of ours goes
+ * to SCHED_IDLE, which any other thread preempts at once, and back to the normal policy
+ * while the ring is more than half full. On a small machine, reading the ring at normal
+ * priority made the filesystem 15-25 % slower for 5 % of a CPU: its bursts of decoding
+ * delayed the daemon's and its callers' wakeups.
+ */
+static void mirror_policy(struct loop *l, int idle)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	struct sched_param sp = {0};
+	while (d && (e = readdir(d)))
+		if (e->d_name[0] != '.')
+			sched_setscheduler(atoi(e->d_name), idle ? SCHED_IDLE : SCHED_OTHER, &sp);
+	if (d)
+		closedir(d);
+	l->mirror_idle = idle;
+}
+
+/* Decode and print what the ring holds (with `all`, also the records of producers that
+ * died before they finished them). Returns how many messages it had. */
+static unsigned drain(struct loop *l, int all)
+{
+	struct ft_mirror *mr = l->p->mirror;
+	const struct ft_mirror_rec *r;
+	unsigned n = 0;
+	while ((r = all ? ft_mirror_peek_any(mr) : ft_mirror_peek(mr))) {
+		track_writer(l, r->pid);
+		const uint8_t *buf = (const uint8_t *)(r + 1);
+		size_t len = r->caplen;
+		/* data cut in the daemon (only what the trace shows was copied) is put back as
+		 * zeros, so that the message decodes as the whole one it was */
+		int padded = r->caplen < r->msglen && r->msglen <= FT_MSG_MAX;
+		if (padded) {
+			memcpy(l->zero, buf, r->caplen);
+			buf = l->zero;
+			len = r->msglen;
+		}
+		enum fp_origin from = r->from == FT_MIRROR_KERNEL ? FP_FROM_KERNEL : FP_FROM_DAEMON;
+		feed_at(l, from, buf, len, r->ts_ns, 1, 0);
+		if (padded)
+			memset(l->zero, 0, r->caplen);
+		if (from == FP_FROM_DAEMON && r->result)
+			refused(l, r->caplen >= 16 ? fp_load_le(buf + 8, 8) : 0, r->result);
+		ft_mirror_next(mr, r);
+		if (++n % 256 == 0)
+			ft_mirror_release(mr);
 	}
+	ft_mirror_release(mr);
+	/* idle priority while the ring has room; the normal one when it fills up, so that the
+	 * trace keeps up with a filesystem that keeps both CPUs busy */
+	size_t fill = ft_mirror_fill(mr);
+	if (l->mirror_idle && fill > mr->size / 2)
+		mirror_policy(l, 0);
+	else if (!l->mirror_idle && fill < mr->size / 8)
+		mirror_policy(l, 1);
+	uint64_t lost = ft_mirror_lost(mr);
+	if (lost != l->mirror_lost) {
+		l->p->stats->lost += lost - l->mirror_lost;
+		EVENT(l, "lost", 0, "%" PRIu64 " messages not traced: the mirror ring was full (the "
+			  "trace fell behind the filesystem)", lost - l->mirror_lost);
+		l->mirror_lost = lost;
+	}
+	return n;
+}
+
+/* The daemon holds /dev/fuse and has ended. Unmounted first, it read ENODEV: the normal
+ * end. Still mounted, it died: its /dev/fuse closed with it, which failed the requests in
+ * flight with ENOTCONN, as for any dead daemon; the mount is removed. */
+static void mirror_ended(struct loop *l)
+{
+	struct proc *d = daemon_proc(l);
+	siginfo_t si;
+	if (!d->done)
+		return;
+	if (!l->writer.pid && l->child.reaped && WIFEXITED(l->child.status) &&
+	    WEXITSTATUS(l->child.status) == 0 &&
+	    waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == 0)
+		return; /* it went to the background; the process it left has not read yet */
+	drain(l, 1);
+	if (l->ph == PH_RUN) {
+		char err[FT_ERRBUF_SIZE];
+		int lazy = 0;
+		int r = ft_kernel_unmount(l->p->k, &lazy, err);
+		if (r == 0) {
+			EVENT(l, "kernel", 0, "the filesystem was unmounted (the daemon read ENODEV)");
+		} else {
+			l->daemon_died = 1;
+			EVENT(l, "daemon", 0, "the daemon ended while the filesystem was mounted: "
+					      "requests in flight failed with ENOTCONN");
+			if (r > 0)
+				EVENT(l, "unmount", 0, "unmounted %s%s", l->p->k->mountpoint,
+				      lazy ? " lazily (it was busy)" : "");
+			else {
+				EVENT(l, "unmount", 0, "unmount failed: %s", err);
+				fprintf(stderr, "fusedump: %s\n", err);
+				l->failed = 1;
+			}
+		}
+	}
+	l->ph = PH_REAP;
+	l->deadline = now_mono() + ESCALATE_NS;
+	l->esc = 0;
 }
 
 /* ------------------------------------------------------------------ the shims */
@@ -861,16 +1020,25 @@ static int do_mount(struct loop *l, const char *target, const char *opts, pid_t 
 		EVENT(l, "mount", 0, "%s", err);
 	if (!e) {
 		char how[128];
-		snprintf(how, sizeof(how), "asked by pid %d through %s", (int)pid, via);
+		snprintf(how, sizeof(how), "asked by pid %d through %s%s", (int)pid, via,
+			 p->mirror ? "; the daemon holds /dev/fuse, traced through the mirror" : "");
 		fd_out_start(p->out, p->k, &mo, p->argv, -1, -1, p->child, how);
 	}
 	ft_mount_opts_free(&mo);
 	return -e;
 }
 
-/* The daemon is mounted: from now on it is a proxy like any other. */
+/* The daemon is mounted: from now on it is a proxy like any other. With the mirror, it has
+ * /dev/fuse: ours is closed, so that the connection ends with the daemon. */
 static int start_running(struct loop *l)
 {
+	if (l->p->mirror) {
+		mirror_policy(l, 1);
+		ft_kernel_close(l->p->k);
+		l->ph = PH_RUN;
+		l->deadline = 0;
+		return 0;
+	}
 	if (ft_chan_init(&l->dev, l->p->k->fd, FT_CHAN_DEV, FT_MSG_MAX) < 0) {
 		fprintf(stderr, "fusedump: setting up the channels: %s\n", strerror(errno));
 		return -1;
@@ -894,7 +1062,18 @@ static void on_ctl(struct loop *l)
 		}
 		const char *verb = r.argv[0];
 		char err[FT_ERRBUF_SIZE] = "";
-		if (!strcmp(verb, "open")) {
+		if (!strcmp(verb, "open") && l->p->mirror) {
+			/* the /dev/fuse that "mount" will mount, for the daemon to hold */
+			if (l->ph != PH_MOUNTWAIT) {
+				ft_ctl_reply(&r, -ENODEV, -1, "already mounted");
+				continue;
+			}
+			if (l->p->k->fd < 0 && ft_kernel_open(l->p->k, 0, err) < 0) {
+				ft_ctl_reply(&r, -errno, -1, err);
+				continue;
+			}
+			ft_ctl_reply(&r, 0, l->p->k->fd, NULL);
+		} else if (!strcmp(verb, "open")) {
 			if (l->p->daemon_fd < 0) {
 				ft_ctl_reply(&r, -ENODEV, -1, "already mounted");
 				continue;
@@ -905,6 +1084,17 @@ static void on_ctl(struct loop *l)
 				EVENT(l, "shim", 0, "pid %d asked to mount %s again: refused", (int)r.pid,
 				      r.argv[1]);
 				ft_ctl_reply(&r, -EBUSY, -1, "fusedump mounts one filesystem");
+				continue;
+			}
+			if (l->p->mirror && (strcmp(r.argv[3], "mount(2)") || l->p->k->fd < 0)) {
+				snprintf(err, sizeof(err), "--mirror: the daemon mounts through %s, not "
+					 "mount(2) in a process that has the LD_PRELOAD library, which "
+					 "would not see its /dev/fuse (a statically linked daemon such "
+					 "as go-fuse's?): trace it without --mirror", r.argv[3]);
+				EVENT(l, "mount", 0, "%s", err);
+				fprintf(stderr, "fusedump: %s\n", err);
+				l->failed = 1;
+				ft_ctl_reply(&r, -EPERM, -1, err);
 				continue;
 			}
 			int st = do_mount(l, r.argv[1], r.argv[2], r.pid, r.argv[3], err);
@@ -1057,7 +1247,8 @@ static void step(struct loop *l)
 	}
 	uint64_t now = now_mono();
 	if (l->ph == PH_DRAIN && now >= l->deadline) {
-		EVENT(l, "daemon", 0, "the daemon still has the socket open: closing it");
+		EVENT(l, "daemon", 0, l->p->mirror ? "the daemon has not ended" :
+			  "the daemon still has the socket open: closing it");
 		close_sock(l);
 		l->ph = PH_REAP;
 		l->deadline = now + REAP_NS;
@@ -1136,7 +1327,7 @@ int fd_proxy_run(struct fd_proxy *p)
 	struct loop l;
 	memset(&l, 0, sizeof(l));
 	l.p = p;
-	l.sock_open = 1;
+	l.sock_open = !p->mirror;
 	l.dev_open = p->ctl_fd < 0;
 	l.ph = l.dev_open ? PH_RUN : PH_MOUNTWAIT;
 	if (!l.dev_open)
@@ -1147,8 +1338,11 @@ int fd_proxy_run(struct fd_proxy *p)
 		fd_lua_set_host(p->lua, &(struct fd_lua_host){&l, host_log, host_notify, host_error});
 	fp_msg_init(&l.m);
 	l.s = fp_session_new();
+	if (p->mirror)
+		l.zero = calloc(1, FT_MSG_MAX);
 	if (!l.s || (l.dev_open && ft_chan_init(&l.dev, p->k->fd, FT_CHAN_DEV, FT_MSG_MAX) < 0) ||
-	    ft_chan_init(&l.sock, p->sock_fd, FT_CHAN_SOCK, FT_MSG_MAX) < 0) {
+	    (l.sock_open && ft_chan_init(&l.sock, p->sock_fd, FT_CHAN_SOCK, FT_MSG_MAX) < 0) ||
+	    (p->mirror && !l.zero)) {
 		fprintf(stderr, "fusedump: setting up the channels: %s\n", strerror(errno));
 		l.failed = 1;
 		close_sock(&l);
@@ -1166,7 +1360,11 @@ int fd_proxy_run(struct fd_proxy *p)
 		 * wakeup on another CPU each way, which on small machines is most of a
 		 * round trip. */
 		int spin = l.ph == PH_RUN && p->spin_ns && now_mono() - l.last_msg < p->spin_ns;
-		if (!spin && fd_out_flush(p->out) < 0 && !l.out_failed) {
+		/* the writer is woken when the trace goes quiet (it wakes by itself every 50 ms
+		 * and whenever much is waiting): with the mirror, whose ring is read in batches,
+		 * not after every batch, which would cost a wakeup on another CPU each time */
+		int quiet = !spin && !(p->mirror && l.mirror_busy);
+		if (quiet && fd_out_flush(p->out) < 0 && !l.out_failed) {
 			l.out_failed = 1;
 			char why[600];
 			fprintf(stderr, "fusedump: %s; unmounting\n", fd_out_failure(p->out, why, sizeof(why)));
@@ -1189,11 +1387,13 @@ int fd_proxy_run(struct fd_proxy *p)
 		}
 		int isig = n;
 		pf[n++] = (struct pollfd){p->sigfd, POLLIN, 0};
-		if ((l.ph == PH_REAP || l.ph == PH_MOUNTWAIT) && !l.child.done && l.child.pidfd >= 0) {
+		/* with the mirror, a daemon's end is learnt from its pidfd, not from a socket */
+		if ((l.ph == PH_REAP || l.ph == PH_MOUNTWAIT || p->mirror) && !l.child.done &&
+		    l.child.pidfd >= 0) {
 			ichild = n;
 			pf[n++] = (struct pollfd){l.child.pidfd, POLLIN, 0};
 		}
-		if (l.ph == PH_REAP && l.writer.pid && !l.writer.done && l.writer.pidfd >= 0 &&
+		if ((l.ph == PH_REAP || p->mirror) && l.writer.pid && !l.writer.done && l.writer.pidfd >= 0 &&
 		    l.writer.pid != l.child.pid) {
 			iwriter = n;
 			pf[n++] = (struct pollfd){l.writer.pidfd, POLLIN, 0};
@@ -1210,6 +1410,10 @@ int fd_proxy_run(struct fd_proxy *p)
 			uint64_t now = now_mono();
 			timeout = now >= due ? 0 : (int)((due - now) / 1000000u + 1);
 		}
+		if (p->mirror && l.ph != PH_MOUNTWAIT) {
+			if (timeout < 0 || timeout > MIRROR_EVERY_MS)
+				timeout = MIRROR_EVERY_MS;
+		}
 		int ready = poll(pf, (nfds_t)n, spin ? 0 : timeout);
 		if (ready < 0) {
 			if (errno == EINTR)
@@ -1222,6 +1426,9 @@ int fd_proxy_run(struct fd_proxy *p)
 			sched_yield();
 			continue;
 		}
+		/* the ring first: what the daemon did comes before its end */
+		if (p->mirror && l.ph != PH_MOUNTWAIT)
+			l.mirror_busy = drain(&l, 0) > 0;
 		/* the socket first: a writer's message is seen before its SIGCHLD */
 		if (isock >= 0 && l.sock_open) {
 			if (pf[isock].revents & (POLLIN | POLLHUP | POLLERR))
@@ -1246,13 +1453,18 @@ int fd_proxy_run(struct fd_proxy *p)
 			proc_check(&l, &l.writer);
 		if (l.nheld || p->lua)
 			release(&l);
+		if (p->mirror && (l.ph == PH_RUN || l.ph == PH_UNMOUNTING || l.ph == PH_DRAIN))
+			mirror_ended(&l);
 		step(&l);
 	}
+	if (p->mirror)
+		drain(&l, all_done(&l));
 
 	for (size_t i = 0; i < l.nheld; i++)
 		free(l.held[i].buf);
 	free(l.held);
 	free(l.dropped);
+	free(l.zero);
 	/* Whatever happened, no mount is left behind. */
 	close_sock(&l);
 	close_dev(&l);

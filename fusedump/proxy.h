@@ -11,6 +11,7 @@
 #include "stats.h"
 
 struct fd_lua;
+struct ft_mirror;
 
 struct fd_proxy {
 	struct fd_out *out;
@@ -31,6 +32,9 @@ struct fd_proxy {
 	size_t limit;         /* largest message the proxy can carry either way */
 	uint64_t count;       /* -c: stop after this many message lines; 0: no limit */
 	uint64_t spin_ns;     /* poll without sleeping this long after a message; 0: never */
+	struct ft_mirror *mirror; /* --mirror (with ctl_fd; sock_fd and daemon_fd are -1): the
+			       * daemon gets /dev/fuse itself, and the loop reads the messages
+			       * from the ring that the LD_PRELOAD library fills */
 };
 
 /*
@@ -48,6 +52,10 @@ struct fd_proxy {
  *    flight with ENOTCONN, the mount is removed (lazily if busy);
  *  - SIGINT, SIGTERM, SIGHUP or -c: unmount (lazily if busy) and go on until the kernel
  *    lets go; a second signal closes /dev/fuse at once.
+ * With mirror, the daemon holds /dev/fuse, and ends by itself when the filesystem is
+ * unmounted (it reads ENODEV); when it ends while mounted it died, and the mount is removed.
+ * SIGINT, SIGTERM, SIGHUP or -c unmount, and the daemon then ends; a second signal, or a
+ * daemon still there 5 s after a plain unmount, gets SIGTERM.
  * Expects the caller to have made itself a child subreaper, so that a daemon that goes to
  * the background stays our child. Returns fusedump's exit status: after the kernel let
  * go, 0 when the daemon then exits (it only ends because we told it to), 128+signal when

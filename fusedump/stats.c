@@ -78,9 +78,12 @@ void fd_stats_print(const struct fd_stats *st, FILE *f)
 		st->msgs[0], st->bytes[0], st->msgs[1], st->notifies, st->bytes[1]);
 	fprintf(f, "fusedump: %" PRIu64 " not decoded cleanly, %" PRIu64 " reassembled, %" PRIu64
 		   " refused by the socket, %" PRIu64 " refused by the kernel, %" PRIu64
-		   " not delivered, %" PRIu64 " edited\n",
+		   " not delivered, %" PRIu64 " edited",
 		st->unclean, st->reassembled, st->send_failed, st->write_failed, st->undelivered,
 		st->edits);
+	if (st->lost)
+		fprintf(f, ", %" PRIu64 " not traced (the mirror ring was full)", st->lost);
+	fputc('\n', f);
 	fprintf(f, "%-16s %10s %10s %8s %9s %9s %9s %9s %9s\n", "op", "requests", "replies",
 		"errors", "avg_us", "p50_us", "p90_us", "p99_us", "max_us");
 	for (unsigned i = 0; i <= FP_OPCODE_MAX; i++) {

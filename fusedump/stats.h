@@ -30,6 +30,7 @@ struct fd_stats {
 	uint64_t write_failed; /* replies or notifications the kernel refused */
 	uint64_t undelivered;  /* daemon messages read after the kernel was gone */
 	uint64_t edits;        /* messages fusedump or a script changed before forwarding them */
+	uint64_t lost;         /* --mirror: messages left out of the ring (it was full) */
 	struct fd_opstat op[FP_OPCODE_MAX + 1]; /* by opcode; [0]: unknown or unpaired */
 };
 

@@ -5,7 +5,9 @@
 # in fusedump's text trace. The trace must also pair every reply with its request (a
 # latency on every reply line, a reply for every request that takes one), show the full
 # path of every request's node, follow a rename, and decode every message cleanly.
+# test_dlog_mirror.sh runs this with fusedump --mirror (FUSEDUMP_MODE: fusedump's options).
 . "$(dirname "$0")/lib.sh"
+[ -n "${FUSEDUMP_MODE+set}" ] || FUSEDUMP_MODE=()
 require_root_and_fuse
 : "${FUSEDUMP:?}" "${PASSTHROUGH_LL:?}" "${TOOLS_DIR:?}"
 FWLOAD=$TOOLS_DIR/fwload
@@ -24,7 +26,7 @@ mkdir "$SRC"
 } >"$WORK/passthrough_ll-d"
 chmod +x "$WORK/passthrough_ll-d"
 
-start_fusedump dlog -- "$WORK/passthrough_ll-d" -o "source=$SRC,xattr,flock" "$MNT"
+start_fusedump dlog "${FUSEDUMP_MODE[@]}" -- "$WORK/passthrough_ll-d" -o "source=$SRC,xattr,flock" "$MNT"
 timeout -k 5 120 "$FWLOAD" "$MNT" >"$WORK/fwload.out" 2>&1 ||
 	{ tail -n 5 "$WORK/fwload.out" >&2; fail "fwload failed"; }
 grep -qx 'end: ok' "$WORK/fwload.out" || fail "fwload did not finish"
