@@ -48,6 +48,8 @@
 #define REAP_NS (10 * SEC)              /* then for the processes, before SIGKILL */
 #define ESCALATE_NS (5 * SEC)           /* between later escalation steps */
 #define MOUNT_HINT_NS (10 * SEC)        /* no mount request after this long: say why */
+#define FLUSH_NS (SEC / 4)              /* --mirror: wake the trace writer at least this often */
+#define BG_WAIT_NS (10 * SEC)           /* --mirror: for a daemon gone to the background to read */
 #define MIRROR_EVERY_MS 25              /* --mirror: read the ring this often (its bursts
 					 * of decoding cost the filesystem less than
 					 * frequent small ones) */
@@ -124,7 +126,11 @@ struct loop {
 	uint8_t *zero;        /* FT_MSG_MAX bytes of zeros, to put cut messages back at length */
 	uint64_t mirror_lost; /* ft_mirror_lost() last said */
 	int mirror_busy;      /* the last read of the ring found messages */
+	int mirror_more;      /* it stopped at DRAIN_MAX: there is more */
 	int mirror_idle;      /* our threads run as SCHED_IDLE */
+	uint64_t flushed;     /* CLOCK_MONOTONIC ns when the trace writer was last woken */
+	uint64_t bg_wait;     /* the spawned daemon exited 0 with no writer known: wait for
+			       * the one it left until then (CLOCK_MONOTONIC ns) */
 };
 
 static uint64_t now_mono(void)
@@ -396,8 +402,10 @@ static void stop(struct loop *l, const char *why)
 		}
 		if (r > 0)
 			EVENT(l, "unmount", 0, "unmounted %s%s", l->p->k->mountpoint,
-			      lazy ? " lazily (busy: serving until its last user lets go; "
-				     "signal again to close /dev/fuse)" : "");
+			      !lazy ? "" : l->p->mirror ? " lazily (busy: the daemon serves until its "
+				"last user lets go; signal again to end the daemon)" :
+				" lazily (busy: serving until its last user lets go; signal again to "
+				"close /dev/fuse)");
 		l->ph = PH_UNMOUNTING;
 		if (l->p->mirror && !lazy) {
 			/* the daemon reads ENODEV and ends */
@@ -504,6 +512,16 @@ static void answer_errno(struct loop *l, uint64_t unique, int err)
  * hangs (unless it takes no reply), and say so. */
 static void fail_request(struct loop *l, const uint8_t *buf, size_t len, int err)
 {
+	if ((err == EPIPE || err == ECONNRESET) && l->dev_open) {
+		/* The daemon is gone, and the end of file on its socket is not read yet. As when
+		 * it is: /dev/fuse is closed, which fails this request with ECONNABORTED, as
+		 * with any dead daemon, rather than EIO from us. */
+		char why[160];
+		snprintf(why, sizeof(why), "the daemon closed the socket (send: %s) while the "
+			 "filesystem was mounted", strerror(err));
+		daemon_gone(l, why);
+		return;
+	}
 	l->p->stats->send_failed++;
 	if (len < 16) {
 		EVENT(l, "send_failed", 0, "a %zu-byte request could not be sent to the daemon: %s",
@@ -912,17 +930,42 @@ static void mirror_policy(struct loop *l, int idle)
 	l->mirror_idle = idle;
 }
 
+/* Whether pid, read from the ring, may be taken as the daemon: the process we spawned, or
+ * one whose parent it or we are (it went to the background). A pid read late may have
+ * ended and been given to another process since, which must never be signalled. */
+static int our_daemon(const struct loop *l, pid_t pid)
+{
+	if (pid == l->child.pid || pid == l->writer.pid)
+		return 1;
+	char path[32], st[512];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "re");
+	size_t n = f ? fread(st, 1, sizeof(st) - 1, f) : 0;
+	if (f)
+		fclose(f);
+	st[n] = 0;
+	const char *e = strrchr(st, ')'); /* "pid (comm) state ppid ...": comm may hold anything */
+	int ppid = 0;
+	if (!e || sscanf(e + 1, " %*c %d", &ppid) != 1)
+		return 0;
+	return ppid == getpid() || ppid == l->child.pid;
+}
+
 /* Decode and print what the ring holds (with `all`, also the records of producers that
- * died before they finished them). Returns how many messages it had. */
+ * died before they finished them), at most DRAIN_MAX messages: the loop has signals and
+ * the daemon to see to as well. Returns how many messages it had. */
+#define DRAIN_MAX 8192
 static unsigned drain(struct loop *l, int all)
 {
 	struct ft_mirror *mr = l->p->mirror;
 	const struct ft_mirror_rec *r;
+	const uint8_t *buf;
 	unsigned n = 0;
-	while ((r = all ? ft_mirror_peek_any(mr) : ft_mirror_peek(mr))) {
-		track_writer(l, r->pid);
-		const uint8_t *buf = (const uint8_t *)(r + 1);
+	while (n < DRAIN_MAX && (r = all ? ft_mirror_peek_any(mr, &buf) : ft_mirror_peek(mr, &buf))) {
+		if (r->pid != l->writer.pid && our_daemon(l, r->pid))
+			track_writer(l, r->pid);
 		size_t len = r->caplen;
+		uint64_t unique = len >= 16 ? fp_load_le(buf + 8, 8) : 0;
 		/* data cut in the daemon (only what the trace shows was copied) is put back as
 		 * zeros, so that the message decodes as the whole one it was */
 		int padded = r->caplen < r->msglen && r->msglen <= FT_MSG_MAX;
@@ -932,12 +975,12 @@ static unsigned drain(struct loop *l, int all)
 			len = r->msglen;
 		}
 		enum fp_origin from = r->from == FT_MIRROR_KERNEL ? FP_FROM_KERNEL : FP_FROM_DAEMON;
-		feed_at(l, from, buf, len, r->ts_ns, 1, 0);
+		feed_at(l, from, buf, len, r->ts_ns ? r->ts_ns : fd_now_real(), 1, 0);
 		if (padded)
 			memset(l->zero, 0, r->caplen);
 		if (from == FP_FROM_DAEMON && r->result)
-			refused(l, r->caplen >= 16 ? fp_load_le(buf + 8, 8) : 0, r->result);
-		ft_mirror_next(mr, r);
+			refused(l, unique, r->result);
+		ft_mirror_next(mr);
 		if (++n % 256 == 0)
 			ft_mirror_release(mr);
 	}
@@ -968,10 +1011,18 @@ static void mirror_ended(struct loop *l)
 	siginfo_t si;
 	if (!d->done)
 		return;
+	/* it went to the background, and the process it left has not read yet (INIT waits
+	 * for it): give that one time, then take the filesystem as served by nobody */
 	if (!l->writer.pid && l->child.reaped && WIFEXITED(l->child.status) &&
 	    WEXITSTATUS(l->child.status) == 0 &&
-	    waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == 0)
-		return; /* it went to the background; the process it left has not read yet */
+	    waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == 0) {
+		if (!l->bg_wait)
+			l->bg_wait = now_mono() + BG_WAIT_NS;
+		if (now_mono() < l->bg_wait)
+			return;
+		EVENT(l, "daemon", 0, "the daemon went to the background, and nothing has read "
+				      "/dev/fuse in %d s", (int)(BG_WAIT_NS / SEC));
+	}
 	drain(l, 1);
 	if (l->ph == PH_RUN) {
 		char err[FT_ERRBUF_SIZE];
@@ -1363,7 +1414,9 @@ int fd_proxy_run(struct fd_proxy *p)
 		/* the writer is woken when the trace goes quiet (it wakes by itself every 50 ms
 		 * and whenever much is waiting): with the mirror, whose ring is read in batches,
 		 * not after every batch, which would cost a wakeup on another CPU each time */
-		int quiet = !spin && !(p->mirror && l.mirror_busy);
+		int quiet = !spin && !(p->mirror && l.mirror_busy && now_mono() - l.flushed < FLUSH_NS);
+		if (quiet)
+			l.flushed = now_mono();
 		if (quiet && fd_out_flush(p->out) < 0 && !l.out_failed) {
 			l.out_failed = 1;
 			char why[600];
@@ -1411,8 +1464,9 @@ int fd_proxy_run(struct fd_proxy *p)
 			timeout = now >= due ? 0 : (int)((due - now) / 1000000u + 1);
 		}
 		if (p->mirror && l.ph != PH_MOUNTWAIT) {
-			if (timeout < 0 || timeout > MIRROR_EVERY_MS)
-				timeout = MIRROR_EVERY_MS;
+			int every = l.mirror_more ? 0 : MIRROR_EVERY_MS;
+			if (timeout < 0 || timeout > every)
+				timeout = every;
 		}
 		int ready = poll(pf, (nfds_t)n, spin ? 0 : timeout);
 		if (ready < 0) {
@@ -1427,8 +1481,11 @@ int fd_proxy_run(struct fd_proxy *p)
 			continue;
 		}
 		/* the ring first: what the daemon did comes before its end */
-		if (p->mirror && l.ph != PH_MOUNTWAIT)
-			l.mirror_busy = drain(&l, 0) > 0;
+		if (p->mirror && l.ph != PH_MOUNTWAIT) {
+			unsigned got = drain(&l, 0);
+			l.mirror_busy = got > 0;
+			l.mirror_more = got == DRAIN_MAX;
+		}
 		/* the socket first: a writer's message is seen before its SIGCHLD */
 		if (isock >= 0 && l.sock_open) {
 			if (pf[isock].revents & (POLLIN | POLLHUP | POLLERR))

@@ -319,6 +319,7 @@ int ft_kernel_mount(struct ft_kernel *k, const char *mountpoint, const struct ft
 		int e = errno;
 		ft_seterr(errbuf, "%s: %s", mnt, strerror(e));
 		free(mnt);
+		k->fd = fd;
 		errno = e;
 		return -1;
 	}

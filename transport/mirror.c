@@ -20,6 +20,7 @@
 #define PENDING 0x50454e44494e475fULL /* a stamp: position ^ PENDING while being filled */
 #define FT_MIRROR_DONE 0x444f4e455f5f5f5fULL /* position ^ this once complete */
 #define SIZE_MIN (4u << 20)
+#define SIZE_MAX_ (2ull << 30) /* record sizes are 32-bit */
 
 struct ft_mirror_hdr {
 	uint32_t magic;
@@ -67,8 +68,9 @@ int ft_mirror_create(struct ft_mirror *m, size_t size, uint32_t keep, char *errb
 	m->fd = -1;
 	if (!size)
 		size = FT_MIRROR_SIZE_DEFAULT;
-	if (size < SIZE_MIN || (size & (size - 1)) || size > (1ull << 40)) {
-		ft_seterr(errbuf, "mirror ring of %zu bytes: not a power of two of 4 MiB or more", size);
+	if (size < SIZE_MIN || (size & (size - 1)) || size > SIZE_MAX_) {
+		ft_seterr(errbuf, "mirror ring of %zu bytes: not a power of two from 4 MiB to 2 GiB",
+			  size);
 		return -1;
 	}
 	int fd = memfd_create("fusewire-mirror", 0);
@@ -106,7 +108,7 @@ int ft_mirror_attach(struct ft_mirror *m, int fd)
 		return -1;
 	uint64_t size = h->size;
 	int ok = h->magic == MAGIC && h->version == VERSION && size >= SIZE_MIN &&
-		 !(size & (size - 1)) && size <= (1ull << 40);
+		 !(size & (size - 1)) && size <= SIZE_MAX_;
 	munmap(h, pg);
 	if (!ok) {
 		errno = EPROTO;
@@ -189,6 +191,7 @@ struct ft_mirror_rec *ft_mirror_begin(struct ft_mirror *m, enum ft_mirror_from f
 	r->from = (uint8_t)from;
 	r->result = 0;
 	r->pid = my_pid;
+	r->ts_ns = 0;
 	__atomic_store_n(&r->stamp, pos ^ PENDING, __ATOMIC_RELEASE);
 	uint8_t *p = (uint8_t *)(r + 1);
 	for (int i = 0; i < iovcnt && cap; i++) {
@@ -211,29 +214,42 @@ void ft_mirror_end(struct ft_mirror *m, struct ft_mirror_rec *r, int result)
 	__atomic_store_n(&r->stamp, pos ^ FT_MIRROR_DONE, __ATOMIC_RELEASE);
 }
 
+void ft_mirror_count_lost(struct ft_mirror *m)
+{
+	__atomic_add_fetch(&m->h->lost, 1, __ATOMIC_RELAXED);
+}
+
 /* ------------------------------------------------------------------ the consumer */
 
-/* The record at tail, complete (or, with any, at least reserved and sized), checked to
- * lie within what was reserved; NULL when there is none. A record that does not is the
- * work of a producer that scribbled on the ring: everything reserved is dropped. */
-static const struct ft_mirror_rec *peek(struct ft_mirror *m, int any)
+/* The record at the read position, complete (or, with any, at least reserved and sized),
+ * copied and checked to lie within what was reserved; NULL when there is none. A record
+ * that does not is the work of a producer that scribbled on the ring: everything reserved
+ * is dropped. */
+static const struct ft_mirror_rec *peek(struct ft_mirror *m, int any, const uint8_t **data)
 {
 	struct ft_mirror_hdr *h = m->h;
-	uint64_t tail = m->pos;
+	uint64_t pos = m->pos;
 	uint64_t head = __atomic_load_n(&h->head, __ATOMIC_ACQUIRE);
-	if (tail == head)
+	if (pos == head)
 		return NULL;
-	const struct ft_mirror_rec *r = (const void *)(m->data + (tail & (m->size - 1)));
+	const uint8_t *at = m->data + (pos & (m->size - 1));
+	const struct ft_mirror_rec *r = (const void *)at;
 	uint64_t stamp = __atomic_load_n(&r->stamp, __ATOMIC_ACQUIRE);
-	if (stamp != (tail ^ FT_MIRROR_DONE) && !(any && stamp == (tail ^ PENDING))) {
+	if (stamp != (pos ^ FT_MIRROR_DONE) && !(any && stamp == (pos ^ PENDING))) {
 		if (any)
 			goto drop; /* reserved, but its producer died before it wrote a size */
 		return NULL;
 	}
-	if (r->size < sizeof(*r) || r->size % 8 || r->size > head - tail ||
-	    r->caplen > r->size - sizeof(*r) || r->caplen > r->msglen)
+	/* one copy, checked once: the shared bytes may change under us */
+	memcpy(&m->rec, r, sizeof(m->rec));
+	struct ft_mirror_rec *c = &m->rec;
+	if (c->size < sizeof(*c) || c->size % 8 || c->size > m->size || c->size > head - pos ||
+	    c->caplen > c->size - sizeof(*c) || c->caplen > c->msglen)
 		goto drop;
-	return r;
+	if (stamp != (pos ^ FT_MIRROR_DONE))
+		c->ts_ns = 0;
+	*data = at + sizeof(*c);
+	return c;
 drop:
 	__atomic_add_fetch(&h->lost, 1, __ATOMIC_RELAXED);
 	m->pos = head;
@@ -241,23 +257,27 @@ drop:
 	return NULL;
 }
 
-const struct ft_mirror_rec *ft_mirror_peek(struct ft_mirror *m)
+const struct ft_mirror_rec *ft_mirror_peek(struct ft_mirror *m, const uint8_t **data)
 {
-	return peek(m, 0);
+	return peek(m, 0, data);
 }
 
-const struct ft_mirror_rec *ft_mirror_peek_any(struct ft_mirror *m)
+const struct ft_mirror_rec *ft_mirror_peek_any(struct ft_mirror *m, const uint8_t **data)
 {
-	return peek(m, 1);
+	return peek(m, 1, data);
 }
 
-void ft_mirror_next(struct ft_mirror *m, const struct ft_mirror_rec *r)
+void ft_mirror_next(struct ft_mirror *m)
 {
-	m->pos += r->size;
+	m->pos += m->rec.size;
 }
 
 void ft_mirror_release(struct ft_mirror *m)
 {
+	uint64_t tail = m->h->tail;
+	if (m->pos == tail)
+		return;
+	memset(m->data + (tail & (m->size - 1)), 0, (size_t)(m->pos - tail));
 	__atomic_store_n(&m->h->tail, m->pos, __ATOMIC_RELEASE);
 }
 

@@ -15,13 +15,17 @@
 #     ENOTCONN, fusedump removes the mount, says how the daemon died, exits 137;
 #  e. SIGINT to fusedump: it unmounts, the daemon ends, exit 0;
 #  f. refused: --mirror with --lua or --devfd (usage, exit 2); a daemon that mounts
-#     through fusermount3 (gocryptfs, when installed): a clear error, no mount left.
+#     through fusermount3 (gocryptfs): a clear error, no mount left;
+#  g. splice both ways: splice_ll, whose READ replies libfuse writes with splice(2), read
+#     with -x (every byte copied, by tee(2)): the data is right, and the trace shows every
+#     byte of every reply, none lost.
 . "$(dirname "$0")/lib.sh"
 require_root_and_fuse
 : "${FUSEDUMP:?}" "${PASSTHROUGH_LL:?}" "${HELLO_LL:?}"
 
 SRC=$WORK/src
 mkdir "$SRC"
+: "${SPLICE_LL:?}"
 
 # ended_ok WHAT: after an unmount, fusedump ends with 0, and the daemon read ENODEV and exited 0
 ended_ok() {
@@ -46,6 +50,10 @@ for i in 1 2 3 4; do
 	t cmp "$WORK/data" "$MNT/d/f$i" || fail "a: f$i read back differs"
 done
 t dd if="$MNT/d/f1" of=/dev/null bs=64k iflag=direct status=none || fail "a: O_DIRECT read"
+# clone_fd: the workers each have a /dev/fuse of their own, each mirrored
+dpid=$(sed -nE '1s/.*; daemon pid ([0-9]+): .*/\1/p' "$TRACE")
+nfuse=$(find "/proc/$dpid/fd" -lname /dev/fuse 2>/dev/null | wc -l)
+[ "$nfuse" -ge 2 ] || fail "a: passthrough_ll (pid $dpid) holds $nfuse /dev/fuse: no clone_fd"
 [ "$(t ls "$MNT/d" | wc -l)" -eq 4 ] || fail "a: the listing"
 t mv "$MNT/d/f4" "$MNT/d/g4" || fail "a: rename"
 [ ! -e "$MNT/d/f4" ] && [ -e "$SRC/d/g4" ] || fail "a: the rename did not happen"
@@ -68,7 +76,7 @@ nreq=$(wc -l <"$WORK/req")
 nrep=$(wc -l <"$WORK/rep")
 stat_in=$(sed -nE 's/^fusedump: kernel to daemon: ([0-9]+) messages.*/\1/p' "$ERR")
 [ "$stat_in" = "$nreq" ] || fail "a: --stats counts $stat_in requests, the trace $nreq"
-echo "a. foreground, clone_fd: $nreq requests, $nrep replies, all paired, --stats agrees"
+echo "a. foreground, clone_fd ($nfuse /dev/fuse fds): $nreq requests, $nrep replies, all paired, --stats agrees"
 
 # ---- b. the daemon's default background mode
 start_fusedump bg --mirror -- "$PASSTHROUGH_LL" -o "source=$SRC" "$MNT"
@@ -108,7 +116,7 @@ wait_fusedump 30
 forget "$DPID"
 [ "$FD_RC" -eq 137 ] || { cat "$ERR" >&2; fail "d: fusedump exited $FD_RC, not 137"; }
 expect_no_mount
-if out=$(cat <&8 2>&1); then
+if out=$(timeout 10 cat <&8 2>&1); then
 	exec 8<&-
 	fail "d: reading an open file after the daemon died worked: $out"
 fi
@@ -157,4 +165,20 @@ grep -q -- '--mirror: the daemon mounts through fusermount' "$WORK/go.err" ||
 	{ cat "$WORK/go.err" >&2; fail "f: gocryptfs: no clear error"; }
 expect_no_mount
 echo "f. refused: --lua, --devfd (exit 2), gocryptfs through fusermount3 (exit $FD_RC)"
+
+# ---- g. splice both ways
+head -c $((2 << 20)) /dev/urandom >"$WORK/data"
+start_fusedump splice --mirror -x --stats -- "$SPLICE_LL" -f -o file="$WORK/data" "$MNT"
+t cmp "$WORK/data" "$MNT/data" || fail "g: read through the page cache"
+t dd if="$MNT/data" of="$WORK/data.direct" bs=1M iflag=direct status=none || fail "g: O_DIRECT read"
+cmp "$WORK/data" "$WORK/data.direct" || fail "g: O_DIRECT read gave other bytes"
+t umount "$MNT" || fail "g: umount"
+ended_ok g
+trace_clean
+grep -q 'not traced' "$TRACE" "$ERR" && fail "g: messages were lost"
+nread=$(grep -cE '^#[0-9]+ READ = 0 \{data=<[0-9]+ bytes' "$TRACE")
+[ "$nread" -gt 0 ] || fail "g: no READ reply in the trace"
+big=$(grep -cE '^#[0-9]+ READ = 0 \{data=<1048576 bytes' "$TRACE")
+[ "$big" -ge 2 ] || fail "g: $big 1 MiB READ replies in the trace, expected the O_DIRECT ones"
+echo "g. splice both ways: $nread READ replies, $big of 1 MiB, every byte shown, none lost"
 echo "PASS: $TEST_NAME"

@@ -17,6 +17,7 @@
  * Everything else, and everything when FUSEWIRE_CTL is not set, goes to libc unchanged.
  */
 #include <dlfcn.h>
+#include <pthread.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -31,6 +32,7 @@
 #include "fusetransport/chan.h"
 #include "fusetransport/ctl.h"
 #include "fusetransport/mirror.h"
+#include "fuseproto/le.h"
 
 #define EXPORT __attribute__((visibility("default")))
 
@@ -47,11 +49,17 @@ static struct {
 static int nours;
 static char mounted_on[4096]; /* what the daemon mounted through us */
 
-/* --mirror: the ring, and which fds are /dev/fuse (set when opened, cleared when closed) */
+/* --mirror: the ring's fd (FUSEWIRE_MIRROR; -1: no mirror), the ring once mapped (at the
+ * first open of /dev/fuse, so that the daemon's other descendants never map it), and which
+ * fds are /dev/fuse (set when opened, cleared when closed or replaced) */
+static int ring_fd = -1;
 static struct ft_mirror ring;
 static int mirroring;
-#define NFUSEFDS 4096
+#define NFUSEFDS 65536
 static unsigned char fusefd[NFUSEFDS];
+
+static void drop_thread_bufs(void *);
+static pthread_key_t thread_key;
 
 __attribute__((constructor)) static void init(void)
 {
@@ -61,9 +69,30 @@ __attribute__((constructor)) static void init(void)
 	if (ctl_path && m && *m) {
 		char *end;
 		long fd = strtol(m, &end, 10);
-		if (!*end && fd >= 0 && fd < 65536 && ft_mirror_attach(&ring, (int)fd) == 0)
-			mirroring = 1;
+		if (!*end && fd >= 0 && fd < 65536)
+			ring_fd = (int)fd;
 	}
+}
+
+/* With a mirror asked for, map it; a daemon that cannot be traced gets no /dev/fuse,
+ * rather than one that nobody sees (0, or -1 with errno set and the reason said). */
+static int mirror_ready(void)
+{
+	if (ring_fd < 0 || mirroring)
+		return 0;
+	if (ft_mirror_attach(&ring, ring_fd) < 0) {
+		int e = errno;
+		char msg[160];
+		int n = snprintf(msg, sizeof(msg), "fusewire: the mirror ring (fd %d) cannot be "
+				 "mapped: %s\n", ring_fd, strerror(e));
+		if (n > 0 && write(STDERR_FILENO, msg, (size_t)n) < 0)
+			n = 0; /* standard error is gone: nothing more to be done */
+		errno = e;
+		return -1;
+	}
+	pthread_key_create(&thread_key, drop_thread_bufs);
+	mirroring = 1;
+	return 0;
 }
 
 #define REAL(ret, name, args) \
@@ -118,6 +147,8 @@ static int is_fusefd(int fd)
  * /dev/fuse that the proxy mounts, then /dev/fuse itself). */
 static int fuse_open(int flags)
 {
+	if (mirror_ready() < 0)
+		return -1;
 	int fd, have = any_ours();
 	if (have >= 0 && mirroring) {
 		REAL(int, open, (const char *, int, ...));
@@ -137,6 +168,8 @@ static int fuse_open(int flags)
 			return set_errno(-EPROTO);
 		if (!(flags & O_CLOEXEC))
 			fcntl(fd, F_SETFD, 0);
+		if (mirroring && (flags & O_NONBLOCK)) /* handed over blocking */
+			fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	}
 	remember(fd);
 	if (mirroring && fd < NFUSEFDS)
@@ -367,9 +400,25 @@ static void mirror_out_end(struct ft_mirror_rec *r, ssize_t res, int err)
 	errno = err;
 }
 
-/* A buffer of this thread's, for the messages that splice(2) moves without showing us. */
+/* A buffer and a pipe of this thread's, for the messages that splice(2) moves without
+ * showing us; freed when the thread ends (libfuse's workers come and go). */
 static __thread uint8_t *tbuf;
 static __thread size_t tcap;
+static __thread int tpipe[2] = {-1, -1};
+
+static void drop_thread_bufs(void *arg)
+{
+	(void)arg;
+	free(tbuf);
+	tbuf = NULL;
+	tcap = 0;
+	for (int i = 0; i < 2; i++)
+		if (tpipe[i] >= 0) {
+			REAL(int, close, (int));
+			real_close(tpipe[i]);
+			tpipe[i] = -1;
+		}
+}
 
 static uint8_t *thread_buf(size_t n)
 {
@@ -379,6 +428,7 @@ static uint8_t *thread_buf(size_t n)
 			return NULL;
 		tbuf = b;
 		tcap = n;
+		pthread_setspecific(thread_key, tbuf); /* so that the destructor runs */
 	}
 	return tbuf;
 }
@@ -431,12 +481,36 @@ EXPORT ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
 	return res;
 }
 
+static void unmark(int fd)
+{
+	if (mirroring && fd >= 0 && fd < NFUSEFDS)
+		fusefd[fd] = 0;
+}
+
 EXPORT int close(int fd)
 {
 	REAL(int, close, (int));
-	if (mirroring && fd >= 0 && fd < NFUSEFDS)
-		fusefd[fd] = 0;
+	unmark(fd);
 	return real_close(fd);
+}
+
+/* an fd that dup2/dup3 puts in place of a /dev/fuse one is something else */
+EXPORT int dup2(int old, int new)
+{
+	REAL(int, dup2, (int, int));
+	int r = real_dup2(old, new);
+	if (r >= 0 && old != new)
+		unmark(new);
+	return r;
+}
+
+EXPORT int dup3(int old, int new, int flags)
+{
+	REAL(int, dup3, (int, int, int));
+	int r = real_dup3(old, new, flags);
+	if (r >= 0)
+		unmark(new);
+	return r;
 }
 
 /* A request spliced out of /dev/fuse (libfuse with splice_read): read it here and write it
@@ -466,23 +540,30 @@ static ssize_t splice_in(int fd_in, int fd_out, size_t len)
 	return r;
 }
 
-static __thread int tpipe[2] = {-1, -1};
-
+/* A copy of what the daemon's pipe holds, by tee(2) into a pipe of ours; a message that
+ * cannot be copied whole is counted as lost. */
 static struct ft_mirror_rec *peek_pipe(int fd_in, size_t len)
 {
 	REAL(ssize_t, read, (int, void *, size_t));
 	if (tpipe[0] < 0) {
-		if (pipe2(tpipe, O_CLOEXEC | O_NONBLOCK) < 0)
+		if (pipe2(tpipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+			ft_mirror_count_lost(&ring);
 			return NULL;
-		fcntl(tpipe[1], F_SETPIPE_SZ, (int)FT_MSG_MAX);
+		}
+		/* a whole message; an unprivileged process may get only pipe-max-size */
+		if (fcntl(tpipe[1], F_SETPIPE_SZ, (int)FT_MSG_MAX) < 0)
+			fcntl(tpipe[1], F_SETPIPE_SZ, 1 << 20);
 	}
 	uint8_t *b = thread_buf(len);
 	ssize_t t = b ? tee(fd_in, tpipe[1], len, SPLICE_F_NONBLOCK) : -1;
-	if (t <= 0)
+	ssize_t got = t > 0 ? real_read(tpipe[0], b, (size_t)t) : -1;
+	if (got <= 0 || (size_t)got < len || (size_t)got < fp_load_le(b, 4)) {
+		/* empty our pipe for the next one */
+		while (got > 0 && real_read(tpipe[0], b, len) > 0)
+			;
+		ft_mirror_count_lost(&ring);
 		return NULL;
-	ssize_t got = real_read(tpipe[0], b, (size_t)t);
-	if (got <= 0)
-		return NULL;
+	}
 	return ft_mirror_begin(&ring, FT_MIRROR_DAEMON, &(struct iovec){b, (size_t)got}, 1,
 			       (size_t)got);
 }
@@ -491,7 +572,7 @@ EXPORT ssize_t splice(int fd_in, loff_t *off_in, int fd_out, loff_t *off_out, si
 		      unsigned int flags)
 {
 	REAL(ssize_t, splice, (int, loff_t *, int, loff_t *, size_t, unsigned int));
-	if (is_fusefd(fd_in) && !off_out)
+	if (is_fusefd(fd_in) && !off_in && !off_out)
 		return splice_in(fd_in, fd_out, len);
 	if (is_fusefd(fd_out) && !off_in) {
 		int e = errno;

@@ -59,7 +59,8 @@ struct ft_kernel {
 
 /* Open /dev/fuse ahead of ft_kernel_mount(), which then mounts that fd (for a daemon
  * that is to hold it itself; nonblock 0: in blocking mode, as a daemon expects). Returns
- * 0, or -1 with errno set and errbuf filled. */
+ * 0, or -1 with errno set and errbuf filled. ft_kernel_mount() takes k->fd >= 0 for such
+ * an fd: a struct not zeroed by ft_kernel_mount() itself must have fd = -1. */
 int ft_kernel_open(struct ft_kernel *k, int nonblock, char *errbuf);
 
 /*

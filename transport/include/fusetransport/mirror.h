@@ -58,11 +58,12 @@ struct ft_mirror {
 	uint8_t *data;  /* size bytes, then the same again */
 	size_t size;
 	uint64_t pos;   /* the consumer: where it reads, ahead of tail until it releases */
+	struct ft_mirror_rec rec; /* the consumer: its copy of the record it looks at */
 	int fd;         /* the memfd (the creator's; -1 in a producer) */
 };
 
 /*
- * Consumer: create a ring of `size` data bytes (a power of two, at least 4 MiB; 0: the
+ * Consumer: create a ring of `size` data bytes (a power of two from 4 MiB to 2 GiB; 0: the
  * default). `keep` is how many bytes of file data (READ replies, WRITE requests) producers
  * copy; 0: all of it. The memfd is not close-on-exec: the daemon is to inherit it.
  * Returns 0, or -1 with errbuf (FT_ERRBUF_SIZE) filled.
@@ -86,18 +87,29 @@ struct ft_mirror_rec *ft_mirror_begin(struct ft_mirror *m, enum ft_mirror_from f
 /* Producer: stamp the time and `result`, and make the record visible. */
 void ft_mirror_end(struct ft_mirror *m, struct ft_mirror_rec *r, int result);
 
-/* Consumer: the next complete record, or NULL when there is none (yet). */
-const struct ft_mirror_rec *ft_mirror_peek(struct ft_mirror *m);
+/* Producer: count a message that could not be copied (the ring was not full). */
+void ft_mirror_count_lost(struct ft_mirror *m);
 
-/* Consumer: the next record even if a producer never finished it (it died: call only
- * when no producer is left), or NULL. */
-const struct ft_mirror_rec *ft_mirror_peek_any(struct ft_mirror *m);
+/*
+ * Consumer: the next complete record, or NULL when there is none (yet). What is returned
+ * is the consumer's own copy of the record's header, checked to lie within the ring (a
+ * producer that scribbles on the shared memory cannot make the consumer read outside it:
+ * such a record is dropped with all that was reserved, and counted as lost); *data gets
+ * its caplen bytes, in the shared memory (valid until ft_mirror_release()). A record
+ * that its producer died before finishing has ts_ns 0.
+ */
+const struct ft_mirror_rec *ft_mirror_peek(struct ft_mirror *m, const uint8_t **data);
+
+/* Consumer: the same, also taking a record that a producer never finished (it died: call
+ * only when no producer is left). */
+const struct ft_mirror_rec *ft_mirror_peek_any(struct ft_mirror *m, const uint8_t **data);
 
 /* Consumer: go past the record that ft_mirror_peek() returned. */
-void ft_mirror_next(struct ft_mirror *m, const struct ft_mirror_rec *r);
+void ft_mirror_next(struct ft_mirror *m);
 
-/* Consumer: free what it went past, for the producers. Once per batch of records rather
- * than per record: each release moves a cache line that every producer reads. */
+/* Consumer: free what it went past, for the producers, zeroed (so that the bytes of an
+ * earlier lap never pass for a record). Once per batch of records rather than per record:
+ * each release moves a cache line that every producer reads. */
 void ft_mirror_release(struct ft_mirror *m);
 
 /* Consumer: the bytes reserved and not released, from 0 to m->size. */
