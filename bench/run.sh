@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # The fusedump overhead benchmark (see bench/README.md): libfuse's passthrough_ll mounted
-# directly, behind fusedump (trace to /dev/null), and with libfuse's own -d logging (to
-# /dev/null) as the reference, ROUNDS rounds that alternate the three (D F G, G F D, ...)
-# so that drift of a noisy machine hits all of them alike. Each mount runs the four
-# workloads of fwbench; the table gives medians, fusedump/direct and -d/direct ratios and
-# the issue's targets. A missed target is a result, not an error: exit 0 unless the
-# benchmark itself could not run.
+# directly, behind fusedump's proxy and with fusedump --mirror (trace to /dev/null), and
+# with libfuse's own -d logging (to /dev/null) as the reference, ROUNDS rounds that
+# alternate them (D F M G, G M F D, ...) so that drift of a noisy machine hits all of them
+# alike. Each mount runs the four workloads of fwbench; the table gives medians, the ratio
+# of each way to direct and the issue's targets. A missed target is a result, not an
+# error: exit 0 unless the benchmark itself could not run.
 #
 # Environment: ROUNDS (5), RUN_SECONDS (3, per timed workload; not SECONDS, which bash
-# owns), BUILD_DIR (build), FUSEDUMP (another fusedump binary to measure), BENCH_OUT (a file to write the table to too), PIN (taskset CPU
-# list for the filesystem side in every mode: the daemon, fusedump with its daemon),
-# PIN_FUSEDUMP (the same for the fusedump mode only; default PIN), PIN_CLIENT (for fwbench).
+# owns), WAYS ("fusedump mirror debug": those measured against direct), WORKLOADS ("read4k
+# read1m walk par8"), BUILD_DIR (build), FUSEDUMP (another fusedump binary to measure),
+# BENCH_OUT (a file to write the table to too), PIN (taskset CPU list for the filesystem
+# side in every mode: the daemon, fusedump with its daemon), PIN_FUSEDUMP (the same for
+# the fusedump and mirror modes only; default PIN), PIN_CLIENT (for fwbench).
 set -u
 
 # shellcheck source=bench/lib.sh
@@ -22,8 +24,9 @@ PIN=${PIN:-}
 PIN_FUSEDUMP=${PIN_FUSEDUMP:-$PIN}
 PIN_CLIENT=${PIN_CLIENT:-}
 
-WORKLOADS=(read4k read1m walk par8)
-MODES=(direct fusedump debug)
+read -ra WORKLOADS <<<"${WORKLOADS:-read4k read1m walk par8}"
+read -ra WAYS <<<"${WAYS:-fusedump mirror debug}" # each measured against direct
+MODES=(direct "${WAYS[@]}")
 
 check_mounting
 for p in "$PIN" "$PIN_FUSEDUMP" "$PIN_CLIENT"; do
@@ -67,8 +70,15 @@ mount_mode() {
 		"${PIN_PROXY[@]}" "$FUSEDUMP" -o /dev/null -- "${daemon[@]}" -f "$MNT" \
 			2>>"$WORK/fusedump.err" &
 		;;
+	mirror)
+		"${PIN_PROXY[@]}" "$FUSEDUMP" --mirror -o /dev/null -- "${daemon[@]}" -f "$MNT" \
+			2>>"$WORK/mirror.err" &
+		;;
 	debug)
 		"${PIN_SERVER[@]}" "${daemon[@]}" -d "$MNT" 2>/dev/null &
+		;;
+	*)
+		die "unknown way '$mode' (WAYS: fusedump mirror debug)"
 		;;
 	esac
 	SERVER_PID=$!
@@ -137,31 +147,34 @@ declare -A LIMIT=([read4k]=1.15 [read1m]=1.05 [walk]=1.05 [par8]=0.95)
 declare -A SENSE=([read4k]="<=" [read1m]="<=" [walk]="<=" [par8]=">=")
 
 table() {
-	local w d f g ratio gratio mark missed=()
+	local w d f g m ratio gratio mark missed=()
 	echo "fusewire bench: $(date -u '+%Y-%m-%d %H:%M:%SZ'), $(uname -r), $(nproc) CPUs," \
 		"fusedump $FUSEDUMP, ROUNDS=$ROUNDS RUN_SECONDS=$RUN_SECONDS${PIN:+ PIN=$PIN}${PIN_FUSEDUMP:+ PIN_FUSEDUMP=$PIN_FUSEDUMP}${PIN_CLIENT:+ PIN_CLIENT=$PIN_CLIENT}"
 	echo "load average before: $LOAD_BEFORE, after: $(cut -d' ' -f1-3 /proc/loadavg)"
-	echo "medians over the rounds; ratio = fusedump/direct of the unit (time per op, time per"
-	echo "MiB, time per walk; throughput for par8); rounds = min..max of the per-round ratios"
+	echo "medians over the rounds; ratio = mode/direct of the unit (time per op, time per"
+	echo "MiB, time per walk; throughput for par8); rounds = min..max of the per-round ratios;"
+	echo "fusedump = the proxy, mirror = fusedump --mirror, -d = libfuse's own debug log"
 	echo
-	printf '%-8s %-7s %10s %10s %7s %7s %-4s %-12s %10s %8s\n' workload unit direct fusedump \
-		ratio target mark rounds "-d" "-d ratio"
+	printf '%-8s %-7s %-8s %10s %10s %7s %7s %-4s %-12s\n' workload unit mode direct value \
+		ratio target mark rounds
 	for w in "${WORKLOADS[@]}"; do
 		d=$(median "$RES/direct.$w")
-		f=$(median "$RES/fusedump.$w")
-		g=$(median "$RES/debug.$w")
-		ratio=$(awk -v a="$d" -v b="$f" 'BEGIN { printf "%.3f", b / a }')
-		gratio=$(awk -v a="$d" -v b="$g" 'BEGIN { printf "%.3f", b / a }')
-		if awk -v r="$ratio" -v l="${LIMIT[$w]}" -v s="${SENSE[$w]}" \
-			'BEGIN { exit !(s == "<=" ? r <= l : r >= l) }'; then
-			mark=ok
-		else
-			mark=MISS
-			missed+=("$w")
-		fi
-		printf '%-8s %-7s %10.2f %10.2f %6sx %2s%4sx %-4s %-12s %10.2f %7sx\n' "$w" \
-			"$(cat "$RES/unit.$w")" "$d" "$f" "$ratio" "${SENSE[$w]}" "${LIMIT[$w]}" "$mark" \
-			"$(spread "$RES/direct.$w" "$RES/fusedump.$w")" "$g" "$gratio"
+		for m in "${WAYS[@]}"; do
+			f=$(median "$RES/$m.$w")
+			ratio=$(awk -v a="$d" -v b="$f" 'BEGIN { printf "%.3f", b / a }')
+			if [ "$m" = debug ]; then
+				mark="" # the reference, not held to the target
+			elif awk -v r="$ratio" -v l="${LIMIT[$w]}" -v s="${SENSE[$w]}" \
+				'BEGIN { exit !(s == "<=" ? r <= l : r >= l) }'; then
+				mark=ok
+			else
+				mark=MISS
+				missed+=("$m:$w")
+			fi
+			printf '%-8s %-7s %-8s %10.2f %10.2f %6sx %2s%4sx %-4s %-12s\n' "$w" \
+				"$(cat "$RES/unit.$w")" "${m/debug/-d}" "$d" "$f" "$ratio" "${SENSE[$w]}" \
+				"${LIMIT[$w]}" "$mark" "$(spread "$RES/direct.$w" "$RES/$m.$w")"
+		done
 	done
 	say_missed "${missed[@]}"
 }
