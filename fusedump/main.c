@@ -596,8 +596,10 @@ int main(int argc, char **argv)
 	size_t maxmsg = 0;
 	if (o.mirror) {
 		/* the daemon inherits the ring, and the LD_PRELOAD library finds it by the
-		 * variable, which the shims' environment takes over from ours */
+		 * variable, which the shims' environment takes over from ours; the lines of a
+		 * read of the ring are queued together */
 		char num[16];
+		out.batched = 1;
 		if (ft_mirror_create(&ring, 0, mirror_keep(&o), errbuf) < 0) {
 			fprintf(stderr, "fusedump: %s\n", errbuf);
 			goto out;

@@ -133,35 +133,38 @@ static void note_dropped(struct fd_out *o, enum fd_queue_mode mode)
 	fp_sbuf_free(&note);
 }
 
-/* Queue the lines batched so far (lossless). */
-static void put_batch(struct fd_out *o)
+/* Queue the lines batched so far: lossless (or at the end), waiting for room; batched,
+ * dropping them all (and counting them) when there is none. */
+static void put_batch(struct fd_out *o, int end)
 {
 	struct lines *l = o->q.ctx;
-	if (l->batch.len && fd_queue_put(&o->q, l->batch.s, l->batch.len, NULL, 0, FD_Q_WAIT) < 0)
+	enum fd_queue_mode mode = o->lossless || end ? FD_Q_WAIT : FD_Q_DROP;
+	if (l->batch.len && fd_queue_put(&o->q, l->batch.s, l->batch.len, NULL, 0, mode) < 0)
 		o->dropped += l->nbatch;
 	fp_sbuf_clear(&l->batch);
 	l->nbatch = 0;
 }
 
-/* Lossless: add the line to the batch, which is queued once it is WRITE_BATCH long. */
+/* Lossless or batched: add the line to the batch, which is queued once it is WRITE_BATCH
+ * long, or at the next fd_out_flush(). */
 static void batch_line(struct fd_out *o)
 {
 	struct lines *l = o->q.ctx;
 	if (o->dropped) { /* the note goes after the lines before it */
-		put_batch(o);
-		note_dropped(o, FD_Q_WAIT);
+		put_batch(o, 0);
+		note_dropped(o, o->lossless ? FD_Q_WAIT : FD_Q_FORCE);
 	}
 	fp_sbuf_put(&l->batch, o->line.s, o->line.len);
 	if (l->batch.oom) { /* no memory to batch in: this line alone, after the others */
 		l->batch.oom = 0;
-		put_batch(o);
+		put_batch(o, 0);
 		if (fd_queue_put(&o->q, o->line.s, o->line.len, NULL, 0, FD_Q_WAIT) < 0)
 			o->dropped++;
 		return;
 	}
 	l->nbatch++;
 	if (l->batch.len >= WRITE_BATCH)
-		put_batch(o);
+		put_batch(o, 0);
 }
 
 /* Hand the formatted line over to the writer. A message line is dropped (and counted)
@@ -174,10 +177,12 @@ static void put_line(struct fd_out *o, int event)
 		return;
 	}
 	fp_sbuf_put(&o->line, "\n", 1);
-	if (o->lossless) {
+	if (o->lossless || (o->batched && !event)) {
 		batch_line(o);
 		return;
 	}
+	if (o->batched)
+		put_batch(o, 0); /* an event goes after the lines before it */
 	note_dropped(o, FD_Q_FORCE);
 	enum fd_queue_mode mode = event ? FD_Q_FORCE : FD_Q_DROP;
 	if (fd_queue_put(&o->q, o->line.s, o->line.len, NULL, 0, mode) < 0)
@@ -370,8 +375,8 @@ int fd_out_flush(struct fd_out *o)
 {
 	int failed = 0;
 	if (o->text) {
-		if (o->lossless)
-			put_batch(o);
+		if (o->lossless || o->batched)
+			put_batch(o, 0);
 		int e = fd_queue_kick(&o->q);
 		if (e && !o->err)
 			o->err = e;
@@ -400,8 +405,8 @@ int fd_out_close(struct fd_out *o)
 	fd_top_close(o->top);
 	o->top = NULL;
 	if (o->text) {
-		if (o->lossless)
-			put_batch(o);
+		if (o->lossless || o->batched)
+			put_batch(o, 1);
 		/* the last drops get their line too */
 		note_dropped(o, FD_Q_WAIT);
 		err = fd_queue_stop(&o->q);

@@ -30,6 +30,9 @@ struct fd_out {
 	int json;
 	unsigned fmt;      /* FP_FMT_* */
 	int lossless;      /* wait for the writer rather than drop lines (-r) */
+	int batched;       /* queue lines WRITE_BATCH bytes at a time (or at fd_out_flush()),
+			    * dropping a whole batch when the writer is that far behind
+			    * (--mirror, which reads messages in bursts) */
 	struct fp_sbuf line; /* the line being formatted (the proxy's thread only) */
 	struct fp_msg mod;   /* a modified message being decoded (fd_out_modified) */
 	struct fd_queue q; /* lines waiting for the writer thread */

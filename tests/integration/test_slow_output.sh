@@ -2,8 +2,11 @@
 # Printing never holds up the filesystem: with the trace going to a pipe that nobody reads
 # for a while, a workload on the mount finishes at full speed, fusedump drops the lines its
 # buffer (-B 64 KiB here) cannot hold, says where and how many, and loses none of the
-# others' order; the reader then gets everything that was kept.
+# others' order; the reader then gets everything that was kept. test_slow_output_mirror.sh
+# runs this with fusedump --mirror (FUSEDUMP_MODE: fusedump's options), which queues the
+# lines of each read of its ring together and drops them together.
 . "$(dirname "$0")/lib.sh"
+[ -n "${FUSEDUMP_MODE+set}" ] || FUSEDUMP_MODE=()
 require_root_and_fuse
 : "${FUSEDUMP:?}" "${PASSTHROUGH_LL:?}"
 
@@ -14,7 +17,7 @@ mkfifo "$WORK/pipe"
 ( exec 3<"$WORK/pipe"; while [ ! -e "$WORK/go" ]; do sleep 0.1; done; cat <&3 >"$WORK/slow.trace" ) &
 PIDS+=("$!")
 READER=$!
-"$FUSEDUMP" -B 64 -- "$PASSTHROUGH_LL" -o source="$SRC" "$MNT" >"$WORK/pipe" 2>"$WORK/slow.err" &
+"$FUSEDUMP" -B 64 "${FUSEDUMP_MODE[@]}" -- "$PASSTHROUGH_LL" -o source="$SRC" "$MNT" >"$WORK/pipe" 2>"$WORK/slow.err" &
 FD_PID=$!
 PIDS+=("$FD_PID")
 for i in $(seq 100); do is_mounted "$MNT" && break; sleep 0.1; done
