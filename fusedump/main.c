@@ -15,6 +15,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "fusewire/cli.h"
 #include "fusetransport/chan.h"
 #include "fusetransport/daemon.h"
 #include "fusetransport/kernel.h"
@@ -140,33 +141,6 @@ struct opts {
 	char **argv; /* the daemon's */
 };
 
-static void usage_error(const char *fmt, const char *arg)
-{
-	fprintf(stderr, "fusedump: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\n%sTry 'fusedump --help'.\n", usage_text);
-	exit(2);
-}
-
-static void usage_error_n(const char *opt, const char *arg, uint64_t min, uint64_t max)
-{
-	char msg[160];
-	snprintf(msg, sizeof(msg), "%s: '%%s' is not a number from %" PRIu64 " to %" PRIu64, opt,
-		 min, max);
-	usage_error(msg, arg);
-}
-
-/* The argument of option `opt`: a whole number from min to max. */
-static uint64_t number(const char *arg, const char *opt, uint64_t min, uint64_t max)
-{
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(arg, &end, 10);
-	if (!*arg || *end || errno || arg[0] == '-' || v < min || v > max)
-		usage_error_n(opt, arg, min, max);
-	return v;
-}
-
 /* -C: millions of bytes like tcpdump, or KiB, MiB, GiB with a suffix k, m, g. */
 static uint64_t size_arg(const char *arg)
 {
@@ -179,7 +153,7 @@ static uint64_t size_arg(const char *arg)
 	else if (*end)
 		v = 0;
 	if (!*arg || errno || arg[0] == '-' || v == 0 || v > (1ull << 40) / unit)
-		usage_error("-C: '%s' is not a file size (millions of bytes, or a number with k, m "
+		fw_usage_error("-C: '%s' is not a file size (millions of bytes, or a number with k, m "
 			    "or g)", arg);
 	return v * unit;
 }
@@ -243,7 +217,7 @@ static void parse_args(struct opts *o, int argc, char **argv)
 			o->fmt |= FP_FMT_HEX;
 			break;
 		case 'c':
-			o->count = number(optarg, "-c", 1, UINT64_MAX);
+			o->count = fw_number(optarg, "-c", 1, UINT64_MAX);
 			break;
 		case 'S':
 			o->stats = 1;
@@ -259,7 +233,7 @@ static void parse_args(struct opts *o, int argc, char **argv)
 			break;
 		}
 		case 'E':
-			o->lua_seed = number(optarg, "--lua-seed", 0, UINT64_MAX);
+			o->lua_seed = fw_number(optarg, "--lua-seed", 0, UINT64_MAX);
 			o->lua_seeded = 1;
 			break;
 		case 'U':
@@ -269,7 +243,7 @@ static void parse_args(struct opts *o, int argc, char **argv)
 			o->lua_fail_closed = 1;
 			break;
 		case 'M':
-			o->lua_mem = (size_t)number(optarg, "--lua-mem", 1, 1u << 20) << 20;
+			o->lua_mem = (size_t)fw_number(optarg, "--lua-mem", 1, 1u << 20) << 20;
 			break;
 		case 'Y':
 			o->filter = optarg;
@@ -284,7 +258,7 @@ static void parse_args(struct opts *o, int argc, char **argv)
 			char *end;
 			o->speed = strtod(optarg, &end);
 			if (!*optarg || *end || !(o->speed >= 0 && o->speed <= 1e6))
-				usage_error("--speed: '%s' is not a number from 0 to 1000000", optarg);
+				fw_usage_error("--speed: '%s' is not a number from 0 to 1000000", optarg);
 			o->speed_set = 1;
 			break;
 		}
@@ -298,16 +272,16 @@ static void parse_args(struct opts *o, int argc, char **argv)
 			o->print = 1;
 			break;
 		case 's':
-			o->snaplen = (uint32_t)number(optarg, "-s", 0, UINT32_MAX);
+			o->snaplen = (uint32_t)fw_number(optarg, "-s", 0, UINT32_MAX);
 			break;
 		case 'C':
 			o->rot.file_size = size_arg(optarg);
 			break;
 		case 'W':
-			o->rot.files = (unsigned)number(optarg, "-W", 1, 1000000);
+			o->rot.files = (unsigned)fw_number(optarg, "-W", 1, 1000000);
 			break;
 		case 'B':
-			o->buffer = (size_t)number(optarg, "-B", 1, 1ull << 30) << 10;
+			o->buffer = (size_t)fw_number(optarg, "-B", 1, 1ull << 30) << 10;
 			break;
 		case 'm':
 			o->mount_opts = optarg;
@@ -325,38 +299,38 @@ static void parse_args(struct opts *o, int argc, char **argv)
 			printf("fusedump (fusewire) %s\n", FUSEWIRE_VERSION);
 			exit(0);
 		case ':':
-			usage_error("option '%s' needs an argument", argv[optind - 1]);
+			fw_usage_error("option '%s' needs an argument", argv[optind - 1]);
 			break;
 		default:
-			usage_error("unknown option '%s'", argv[optind - 1]);
+			fw_usage_error("unknown option '%s'", argv[optind - 1]);
 			break;
 		}
 	}
 	if (o->speed_set && !(o->top && o->read))
-		usage_error("%s", "--speed goes with --top -r");
+		fw_usage_error("%s", "--speed goes with --top -r");
 	if (o->top && o->print && !o->output)
-		usage_error("%s", "--top takes the terminal: --print needs -o FILE");
+		fw_usage_error("%s", "--top takes the terminal: --print needs -o FILE");
 	if (o->read) {
 		if (optind < argc)
-			usage_error("-r reads a capture and runs no daemon: '%s'", argv[optind]);
+			fw_usage_error("-r reads a capture and runs no daemon: '%s'", argv[optind]);
 		if (o->write || o->mount_opts || o->devfd || o->mirror || o->nlua || o->print ||
 		    o->snaplen || o->rot.file_size || o->rot.files || o->buffer)
-			usage_error("%s", "-r goes with the output options only (-o, --json, -v, -t, -x, "
+			fw_usage_error("%s", "-r goes with the output options only (-o, --json, -v, -t, -x, "
 					  "-c, --stats, -Y), not with -w, --print, -s, -C, -W, -B, -m, "
 					  "--devfd, --mirror or --lua");
 		return;
 	}
 	if ((o->lua_seeded || o->lua_unsafe || o->lua_fail_closed || o->lua_mem) && !o->nlua)
-		usage_error("%s", "--lua-seed, --lua-unsafe, --lua-fail-closed and --lua-mem go with --lua");
+		fw_usage_error("%s", "--lua-seed, --lua-unsafe, --lua-fail-closed and --lua-mem go with --lua");
 	if ((o->print || o->snaplen || o->rot.file_size) && !o->write)
-		usage_error("%s", "--print, -s and -C go with -w");
+		fw_usage_error("%s", "--print, -s and -C go with -w");
 	if (o->rot.files && !o->rot.file_size)
-		usage_error("%s", "-W goes with -C");
+		fw_usage_error("%s", "-W goes with -C");
 	if (o->mirror && (o->devfd || o->nlua))
-		usage_error("%s", "--mirror only watches: not with --lua (which changes messages on "
+		fw_usage_error("%s", "--mirror only watches: not with --lua (which changes messages on "
 				  "their way) or --devfd (the mirror needs the LD_PRELOAD library)");
 	if (optind >= argc)
-		usage_error("%s", "no daemon to run");
+		fw_usage_error("%s", "no daemon to run");
 	o->argv = argv + optind;
 }
 
@@ -390,7 +364,7 @@ static void check_mount_opts(const char *opts)
 	int r = ft_mount_opts_add(&mo, opts, errbuf);
 	ft_mount_opts_free(&mo);
 	if (r < 0)
-		usage_error("mount options: %s", errbuf);
+		fw_usage_error("mount options: %s", errbuf);
 }
 
 /* --devfd: mount now, on the daemon's mountpoint argument, with the options of its command
@@ -400,7 +374,7 @@ static int mount_devfd(struct opts *o, struct ft_kernel *k, struct ft_mount_opts
 {
 	int mi = ft_find_mountpoint(o->argv);
 	if (mi < 0)
-		usage_error("%s", "--devfd: no mountpoint among the daemon's arguments (fusedump "
+		fw_usage_error("%s", "--devfd: no mountpoint among the daemon's arguments (fusedump "
 				  "takes the last argument that is an existing directory)");
 	/* like libfuse, fsname and subtype default to the program's name */
 	const char *base = strrchr(o->argv[0], '/');
@@ -486,6 +460,7 @@ static uint64_t spin_ns(void)
 int main(int argc, char **argv)
 {
 	struct opts o;
+	fw_cli_init("fusedump", usage_text);
 	parse_args(&o, argc, argv);
 	char errbuf[FT_ERRBUF_SIZE];
 	if (o.mount_opts)
@@ -508,7 +483,7 @@ int main(int argc, char **argv)
 		out.filter = fd_filter_new(o.filter, err, sizeof(err));
 		if (!out.filter) {
 			fd_out_close(&out);
-			usage_error("%s", err);
+			fw_usage_error("%s", err);
 		}
 	}
 	if (o.lint && !(out.lint = fp_lint_new())) {

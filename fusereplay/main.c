@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "fuseproto/field.h"
+#include "fusewire/cli.h"
 #include "fuzz.h"
 #include "replay.h"
 #include "serve.h"
@@ -88,29 +89,6 @@ static const char help_text[] =
 	"  -h, --help             this help\n"
 	"      --version          the version\n";
 
-static void usage_error(const char *fmt, const char *arg)
-{
-	fprintf(stderr, "fusereplay: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\n%sTry 'fusereplay --help'.\n", usage_text);
-	exit(2);
-}
-
-/* A whole number from min to max, for option `opt`. */
-static uint64_t number(const char *arg, const char *opt, uint64_t min, uint64_t max)
-{
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(arg, &end, 10);
-	if (!*arg || *end || errno || arg[0] == '-' || v < min || v > max) {
-		char msg[160];
-		snprintf(msg, sizeof(msg), "%s: '%%s' is not a number from %" PRIu64 " to %" PRIu64,
-			 opt, min, max);
-		usage_error(msg, arg);
-	}
-	return v;
-}
-
 /* --unmatched: an errno name ("EROFS") or a positive number. */
 static int errno_arg(const char *arg)
 {
@@ -120,7 +98,7 @@ static int errno_arg(const char *arg)
 	char *end;
 	long v = strtol(arg, &end, 10);
 	if (!*arg || *end || v < 1 || v > 511)
-		usage_error("--unmatched: '%s' is neither an errno name (EROFS) nor a number from 1 "
+		fw_usage_error("--unmatched: '%s' is neither an errno name (EROFS) nor a number from 1 "
 			    "to 511", arg);
 	return (int)v;
 }
@@ -163,6 +141,7 @@ int main(int argc, char **argv)
 		{"version", no_argument, NULL, OPT_VERSION},
 		{0},
 	};
+	fw_cli_init("fusereplay", usage_text);
 	struct fr_replay_opts r = {
 		.concurrency = 1,
 		.speed = FR_SPEED_MAX,
@@ -177,7 +156,7 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "+c:qvm:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_CONCURRENCY:
-			r.concurrency = (unsigned)number(optarg, "--concurrency", 1, 4096);
+			r.concurrency = (unsigned)fw_number(optarg, "--concurrency", 1, 4096);
 			break;
 		case OPT_SPEED:
 			if (!strcmp(optarg, "max"))
@@ -185,24 +164,24 @@ int main(int argc, char **argv)
 			else if (!strcmp(optarg, "original"))
 				r.speed = FR_SPEED_ORIGINAL;
 			else
-				usage_error("--speed: '%s' is neither max nor original", optarg);
+				fw_usage_error("--speed: '%s' is neither max nor original", optarg);
 			break;
 		case OPT_TIMEOUT:
-			r.timeout_ns = number(optarg, "--timeout", 1, 86400) * 1000000000ull;
+			r.timeout_ns = fw_number(optarg, "--timeout", 1, 86400) * 1000000000ull;
 			timeout_set = 1;
 			break;
 		case OPT_FUZZ:
 			fuzz = 1;
 			break;
 		case OPT_SEED:
-			f.seed = number(optarg, "--seed", 0, INT64_MAX);
+			f.seed = fw_number(optarg, "--seed", 0, INT64_MAX);
 			seeded = 1;
 			break;
 		case OPT_TIME:
-			f.seconds = number(optarg, "--time", 1, UINT32_MAX);
+			f.seconds = fw_number(optarg, "--time", 1, UINT32_MAX);
 			break;
 		case OPT_RUNS:
-			f.runs = number(optarg, "--runs", 1, UINT64_MAX);
+			f.runs = fw_number(optarg, "--runs", 1, UINT64_MAX);
 			break;
 		case OPT_FINDINGS:
 			f.findings = optarg;
@@ -211,11 +190,11 @@ int main(int argc, char **argv)
 			f.unsafe_names = 1;
 			break;
 		case OPT_MAX_FINDINGS:
-			f.max_findings = (unsigned)number(optarg, "--max-findings", 1, 64);
+			f.max_findings = (unsigned)fw_number(optarg, "--max-findings", 1, 64);
 			break;
 		case OPT_IGNORE:
 			if (fr_cmp_ignore(&r.cmp, optarg) < 0)
-				usage_error("--ignore: '%s' is not a field name or dotted path", optarg);
+				fw_usage_error("--ignore: '%s' is not a field name or dotted path", optarg);
 			break;
 		case OPT_IGNORE_INO:
 			r.cmp.flags |= FR_CMP_IGNORE_INO;
@@ -227,7 +206,7 @@ int main(int argc, char **argv)
 			r.cmp.flags |= FR_CMP_ORDERED_READDIR;
 			break;
 		case 'c':
-			r.count = number(optarg, "-c", 1, UINT64_MAX);
+			r.count = fw_number(optarg, "-c", 1, UINT64_MAX);
 			break;
 		case OPT_BEFORE:
 			r.before = optarg;
@@ -271,7 +250,7 @@ int main(int argc, char **argv)
 	}
 	if (serve) {
 		if (argc - optind != 2)
-			usage_error("--serve takes a capture and a mountpoint%s", "");
+			fw_usage_error("--serve takes a capture and a mountpoint%s", "");
 		s.capture = argv[optind];
 		s.mountpoint = argv[optind + 1];
 		return fr_serve(&s);
@@ -282,9 +261,9 @@ int main(int argc, char **argv)
 			optind++;
 		f.ncaptures = (unsigned)(argv + optind - f.captures);
 		if (!f.ncaptures)
-			usage_error("--fuzz: no capture given as a seed%s", "");
+			fw_usage_error("--fuzz: no capture given as a seed%s", "");
 		if (optind + 1 >= argc)
-			usage_error("--fuzz: no daemon given: fusereplay --fuzz CAPTURE... -- DAEMON ARGS...%s", "");
+			fw_usage_error("--fuzz: no daemon given: fusereplay --fuzz CAPTURE... -- DAEMON ARGS...%s", "");
 		r.argv = argv + optind + 1;
 		if (!timeout_set)
 			r.timeout_ns = 2000000000ull;
@@ -296,12 +275,12 @@ int main(int argc, char **argv)
 		return fr_fuzz(&f);
 	}
 	if (optind >= argc)
-		usage_error("no capture given%s", "");
+		fw_usage_error("no capture given%s", "");
 	r.capture = argv[optind++];
 	if (optind < argc && !strcmp(argv[optind], "--"))
 		optind++;
 	if (optind >= argc)
-		usage_error("no daemon given: fusereplay CAPTURE -- DAEMON ARGS...%s", "");
+		fw_usage_error("no daemon given: fusereplay CAPTURE -- DAEMON ARGS...%s", "");
 	r.argv = argv + optind;
 	if (r.progress && !isatty(STDERR_FILENO))
 		r.progress = 0;
