@@ -125,8 +125,7 @@ struct loop {
 	/* --mirror */
 	uint8_t *zero;        /* FT_MSG_MAX bytes of zeros, to put cut messages back at length */
 	uint64_t mirror_lost; /* ft_mirror_lost() last said */
-	int mirror_busy;      /* the last read of the ring found messages */
-	int mirror_more;      /* it stopped at DRAIN_MAX: there is more */
+	unsigned drained;     /* messages the last read of the ring had (DRAIN_MAX: more wait) */
 	int mirror_idle;      /* our threads run as SCHED_IDLE */
 	uint64_t flushed;     /* CLOCK_MONOTONIC ns when the trace writer was last woken */
 	uint64_t bg_wait;     /* the spawned daemon exited 0 with no writer known: wait for
@@ -930,6 +929,15 @@ static void mirror_policy(struct loop *l, int idle)
 	l->mirror_idle = idle;
 }
 
+/* The spawned daemon exited 0 and left a process behind (ours, as subreaper): it went to
+ * the background, and that process is the daemon now. */
+static int went_to_background(const struct loop *l)
+{
+	siginfo_t si;
+	return l->child.reaped && WIFEXITED(l->child.status) && WEXITSTATUS(l->child.status) == 0 &&
+	       waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == 0;
+}
+
 /* Whether pid, read from the ring, may be taken as the daemon: the process we spawned, or
  * one whose parent it or we are (it went to the background). A pid read late may have
  * ended and been given to another process since, which must never be signalled. */
@@ -1008,14 +1016,11 @@ static unsigned drain(struct loop *l, int all)
 static void mirror_ended(struct loop *l)
 {
 	struct proc *d = daemon_proc(l);
-	siginfo_t si;
 	if (!d->done)
 		return;
 	/* it went to the background, and the process it left has not read yet (INIT waits
 	 * for it): give that one time, then take the filesystem as served by nobody */
-	if (!l->writer.pid && l->child.reaped && WIFEXITED(l->child.status) &&
-	    WEXITSTATUS(l->child.status) == 0 &&
-	    waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == 0) {
+	if (!l->writer.pid && went_to_background(l)) {
 		if (!l->bg_wait)
 			l->bg_wait = now_mono() + BG_WAIT_NS;
 		if (now_mono() < l->bg_wait)
@@ -1189,9 +1194,7 @@ static void on_ctl(struct loop *l)
  * behind (ours, as subreaper), that one went to the background and may still ask. */
 static void never_mounted(struct loop *l)
 {
-	siginfo_t si;
-	if (l->child.reaped && WIFEXITED(l->child.status) && WEXITSTATUS(l->child.status) == 0 &&
-	    waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == 0) {
+	if (went_to_background(l)) {
 		if (!l->hinted)
 			EVENT(l, "mount", 0, "the daemon exited 0 without mounting: waiting for the "
 					     "process it left to ask");
@@ -1414,7 +1417,7 @@ int fd_proxy_run(struct fd_proxy *p)
 		/* the writer is woken when the trace goes quiet (it wakes by itself every 50 ms
 		 * and whenever much is waiting): with the mirror, whose ring is read in batches,
 		 * not after every batch, which would cost a wakeup on another CPU each time */
-		int quiet = !spin && !(p->mirror && l.mirror_busy && now_mono() - l.flushed < FLUSH_NS);
+		int quiet = !spin && !(p->mirror && l.drained && now_mono() - l.flushed < FLUSH_NS);
 		if (quiet)
 			l.flushed = now_mono();
 		if (quiet && fd_out_flush(p->out) < 0 && !l.out_failed) {
@@ -1464,7 +1467,7 @@ int fd_proxy_run(struct fd_proxy *p)
 			timeout = now >= due ? 0 : (int)((due - now) / 1000000u + 1);
 		}
 		if (p->mirror && l.ph != PH_MOUNTWAIT) {
-			int every = l.mirror_more ? 0 : MIRROR_EVERY_MS;
+			int every = l.drained == DRAIN_MAX ? 0 : MIRROR_EVERY_MS;
 			if (timeout < 0 || timeout > every)
 				timeout = every;
 		}
@@ -1481,11 +1484,8 @@ int fd_proxy_run(struct fd_proxy *p)
 			continue;
 		}
 		/* the ring first: what the daemon did comes before its end */
-		if (p->mirror && l.ph != PH_MOUNTWAIT) {
-			unsigned got = drain(&l, 0);
-			l.mirror_busy = got > 0;
-			l.mirror_more = got == DRAIN_MAX;
-		}
+		if (p->mirror && l.ph != PH_MOUNTWAIT)
+			l.drained = drain(&l, 0);
 		/* the socket first: a writer's message is seen before its SIGCHLD */
 		if (isock >= 0 && l.sock_open) {
 			if (pf[isock].revents & (POLLIN | POLLHUP | POLLERR))

@@ -302,30 +302,30 @@ int ft_kernel_open(struct ft_kernel *k, int nonblock, char *errbuf)
 int ft_kernel_mount(struct ft_kernel *k, const char *mountpoint, const struct ft_mount_opts *o,
 		    char *errbuf)
 {
-	int fd = k->fd; /* ft_kernel_open()ed, or -1 */
+	/* an fd of ft_kernel_open() stays in k whatever happens; one opened here is closed
+	 * on failure */
+	int fd = k->fd;
+	int opened = fd < 0;
 	memset(k, 0, sizeof(*k));
-	k->fd = -1;
+	k->fd = fd;
 	k->mnt_id = -1;
 	k->watchdog = -1;
-	int opened = fd < 0;
+	int e;
+	struct stat st;
 	char *mnt = realpath(mountpoint, NULL);
 	if (!mnt) {
-		ft_seterr(errbuf, "%s: %s", mountpoint, strerror(errno));
-		k->fd = fd;
-		return -1;
+		e = errno;
+		ft_seterr(errbuf, "%s: %s", mountpoint, strerror(e));
+		goto fail;
 	}
-	struct stat st;
 	if (stat(mnt, &st) < 0) {
-		int e = errno;
+		e = errno;
 		ft_seterr(errbuf, "%s: %s", mnt, strerror(e));
-		free(mnt);
-		k->fd = fd;
-		errno = e;
-		return -1;
+		goto fail;
 	}
 	if (opened && (fd = open_dev(errbuf)) < 0) {
-		free(mnt);
-		return -1;
+		e = errno;
+		goto fail;
 	}
 	char data[64 + 4096];
 	int n = snprintf(data, sizeof(data), "fd=%d,rootmode=%o,user_id=%u,group_id=%u%s%s", fd,
@@ -335,21 +335,16 @@ int ft_kernel_mount(struct ft_kernel *k, const char *mountpoint, const struct ft
 	int tn = snprintf(type, sizeof(type), "fuse%s%s", o->subtype ? "." : "",
 			  o->subtype ? o->subtype : "");
 	if (n < 0 || (size_t)n >= sizeof(data) || tn < 0 || (size_t)tn >= sizeof(type)) {
+		e = E2BIG;
 		ft_seterr(errbuf, "mount options too long");
-		k->fd = opened ? (close(fd), -1) : fd;
-		free(mnt);
-		errno = E2BIG;
-		return -1;
+		goto fail;
 	}
 	const char *source = o->fsname ? o->fsname : "fuse";
 	if (mount(source, mnt, type, o->msflags, data) < 0) {
-		int e = errno;
+		e = errno;
 		ft_seterr(errbuf, "mount %s on %s (type %s, options %s): %s%s", source, mnt, type, data,
 			  strerror(e), e == EPERM ? " (mount(2) needs root)" : "");
-		k->fd = opened ? (close(fd), -1) : fd;
-		free(mnt);
-		errno = e;
-		return -1;
+		goto fail;
 	}
 	k->fd = fd;
 	k->mountpoint = mnt;
@@ -360,6 +355,12 @@ int ft_kernel_mount(struct ft_kernel *k, const char *mountpoint, const struct ft
 	mountinfo_find(mnt, -1, &id);
 	k->mnt_id = id;
 	return 0;
+fail:
+	if (opened && fd >= 0)
+		close(fd);
+	free(mnt);
+	errno = e;
+	return -1;
 }
 
 /* ------------------------------------------------------------------ unmount */

@@ -33,6 +33,12 @@ struct ft_mirror_hdr {
 	uint64_t tail __attribute__((aligned(64))); /* freed up to here (the consumer) */
 };
 
+/* Whether `size` can be a ring's: a power of two from 4 MiB to 2 GiB. */
+static int size_ok(uint64_t size)
+{
+	return size >= SIZE_MIN && !(size & (size - 1)) && size <= SIZE_MAX_;
+}
+
 static size_t page_size(void)
 {
 	long p = sysconf(_SC_PAGESIZE);
@@ -68,7 +74,7 @@ int ft_mirror_create(struct ft_mirror *m, size_t size, uint32_t keep, char *errb
 	m->fd = -1;
 	if (!size)
 		size = FT_MIRROR_SIZE_DEFAULT;
-	if (size < SIZE_MIN || (size & (size - 1)) || size > SIZE_MAX_) {
+	if (!size_ok(size)) {
 		ft_seterr(errbuf, "mirror ring of %zu bytes: not a power of two from 4 MiB to 2 GiB",
 			  size);
 		return -1;
@@ -107,8 +113,7 @@ int ft_mirror_attach(struct ft_mirror *m, int fd)
 	if (h == MAP_FAILED)
 		return -1;
 	uint64_t size = h->size;
-	int ok = h->magic == MAGIC && h->version == VERSION && size >= SIZE_MIN &&
-		 !(size & (size - 1)) && size <= SIZE_MAX_;
+	int ok = h->magic == MAGIC && h->version == VERSION && size_ok(size);
 	munmap(h, pg);
 	if (!ok) {
 		errno = EPROTO;

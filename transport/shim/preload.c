@@ -376,11 +376,14 @@ static ssize_t eof_to_enodev(ssize_t r, int fd, size_t asked)
 
 /* ------------------------------------------------------------------ the mirror */
 
+/* A message read from /dev/fuse, into the ring; errno is left as it was. */
 static void mirror_in(const struct iovec *iov, int iovcnt, ssize_t n)
 {
+	int e = errno;
 	struct ft_mirror_rec *r = ft_mirror_begin(&ring, FT_MIRROR_KERNEL, iov, iovcnt, (size_t)n);
 	if (r)
 		ft_mirror_end(&ring, r, 0);
+	errno = e;
 }
 
 static size_t iov_len(const struct iovec *iov, int iovcnt)
@@ -437,11 +440,8 @@ EXPORT ssize_t read(int fd, void *buf, size_t n)
 {
 	REAL(ssize_t, read, (int, void *, size_t));
 	ssize_t r = real_read(fd, buf, n);
-	if (r > 0 && is_fusefd(fd)) {
-		int e = errno;
+	if (r > 0 && is_fusefd(fd))
 		mirror_in(&(struct iovec){buf, (size_t)r}, 1, r);
-		errno = e;
-	}
 	return eof_to_enodev(r, fd, n);
 }
 
@@ -449,11 +449,8 @@ EXPORT ssize_t readv(int fd, const struct iovec *iov, int iovcnt)
 {
 	REAL(ssize_t, readv, (int, const struct iovec *, int));
 	ssize_t r = real_readv(fd, iov, iovcnt);
-	if (r > 0 && is_fusefd(fd)) {
-		int e = errno;
+	if (r > 0 && is_fusefd(fd))
 		mirror_in(iov, iovcnt, r);
-		errno = e;
-	}
 	return eof_to_enodev(r, fd, iovcnt > 0);
 }
 
